@@ -1,0 +1,265 @@
+"""The ASGI application: authentication, latency and faults, throttling, routing, recording.
+
+``create_app`` receives everything it uses; there is no global state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..errors import ArmError, InternalServerError, InvalidRequest, MethodNotAllowed, MissingApiVersion, RouteNotFound
+from ..errors import ServerBusy, TooManyRequests
+from ..models.backend import Backend
+from . import wire
+from .auth import Identity, Principal
+from .routes import MethodNotAllowedError, router
+from .throttle import Throttle, kind_of
+from .wire import Call, Response
+
+log = logging.getLogger("pgflex.emulator.http")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+IDENTITY_PATH = "/msi/token"
+ADMIN_PREFIX = "/_emulator"
+SECRET_KEYS = {"administratorLoginPassword", "access_token", "password"}
+
+
+class DroppedConnection(Exception):
+    """Raised to make the server close the connection mid-response (a fault the client must survive)."""
+
+
+class Recorder:
+    """Appends every ARM exchange to a JSON-lines file, secrets masked (for spec validation and debugging)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+
+    def write(self, call: Call, response: Response) -> None:
+        if self._path is None:
+            return
+        entry = {
+            "method": call.method,
+            "path": call.path,
+            "query": call.query,
+            "status": response.status,
+            "request_body": _masked(call.body),
+            "response_body": _masked(response.body),
+            "response_headers": response.headers,
+        }
+        with self._path.open("a") as handle:
+            handle.write(json.dumps(entry) + "\n")
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "***" if k in SECRET_KEYS else _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+class EmulatorApp:
+    def __init__(
+        self,
+        backend: Backend,
+        identity: Identity,
+        base_url: str,
+        record_path: Path | None = None,
+        status_extra: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.identity = identity
+        self.base_url = base_url
+        self.throttle = Throttle()
+        self.recorder = Recorder(record_path)
+        self.stats: Counter[str] = Counter()
+        self._status_extra = status_extra or dict
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        body = await _read_body(receive)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        path = scope["path"]
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        response = await self._respond(scope["method"], path, query, headers, body, send)
+        if response is not None:
+            await _send(send, response, head=scope["method"] == "HEAD")
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.backend.recover()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.backend.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _respond(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], raw: bytes, send: Send
+    ) -> Response | None:
+        try:
+            if path == IDENTITY_PATH:
+                self.stats["identity"] += 1
+                return wire.ok(self.identity.issue(headers.get("x-identity-header"), query.get("resource")))
+            principal = self.identity.authenticate(headers.get("authorization"))
+            body = _parse_json(raw)
+            if path.startswith(ADMIN_PREFIX):
+                return self._admin(method, path[len(ADMIN_PREFIX) :], query, body)
+        except ArmError as failure:
+            return wire.error(failure)
+        call = Call(method, path, query, body, self.base_url)
+        response = await self._arm(call, principal, send)
+        if response is not None:
+            self.recorder.write(call, response)
+        return response
+
+    async def _arm(self, call: Call, principal: Principal, send: Send) -> Response | None:
+        tuning = self.backend.tuning
+        self.stats["arm"] += 1
+        self.stats[f"arm.{kind_of(call.method)}"] += 1
+        if tuning.latency_ms:
+            await asyncio.sleep(tuning.latency_ms / 1000)
+        throttle_headers: dict[str, str] = {}
+        if tuning.throttling:
+            throttle_headers, refused = self._take_token(call, principal)
+            if refused is not None:
+                return refused
+        try:
+            if tuning.chance(tuning.rate_throttled):
+                raise TooManyRequests("Too many requests (fault injected by the emulator).", retry_after=1)
+            if tuning.chance(tuning.rate_server_error):
+                raise InternalServerError("Internal server error (fault injected by the emulator).")
+            drop = tuning.chance(tuning.rate_dropped)
+            if drop and tuning.rng.random() < 0.5:
+                await _drop(send)  # before the request takes effect
+            response = self._dispatch(call)
+            if drop:
+                await _drop(send)  # after it took effect: the client cannot know it did
+        except ArmError as failure:
+            response = wire.error(failure)
+        response.headers.update(throttle_headers)
+        return response
+
+    def _take_token(self, call: Call, principal: Principal) -> tuple[dict[str, str], Response | None]:
+        kind = kind_of(call.method)
+        subscription = call.path.split("/")[2] if call.path.lower().startswith("/subscriptions/") else "-"
+        allowed, remaining, retry_after = self.throttle.take(subscription, principal.object_id, kind)
+        header = {f"x-ms-ratelimit-remaining-subscription-{kind}": str(remaining)}
+        if not allowed:
+            failure = TooManyRequests(
+                f"Number of '{kind}' requests for subscription '{subscription}' exceeded. "
+                f"Please try again after '{retry_after}' seconds.",
+                retry_after=retry_after,
+            )
+            failure.code = "SubscriptionRequestsThrottled"
+            response = wire.error(failure)
+            response.headers.update(header)
+            return header, response
+        return header, None
+
+    def _dispatch(self, call: Call) -> Response:
+        try:
+            resolved = router.resolve(call.method, call.path)
+        except MethodNotAllowedError as refused:
+            raise MethodNotAllowed(str(refused)) from None
+        if resolved is None:
+            raise RouteNotFound(f"The resource path '{call.path}' is not served by the emulator.")
+        route, params = resolved
+        call.params = params
+        if not call.api_version:
+            raise MissingApiVersion()
+        tuning = self.backend.tuning
+        if call.method == "GET":
+            return route.handler(self.backend, call)
+        if "server" in params and tuning.chance(tuning.rate_server_busy):
+            raise ServerBusy(params["server"])
+        with self.backend.mutation():
+            return route.handler(self.backend, call)
+
+    def _admin(self, method: str, path: str, query: dict[str, str], body: Any) -> Response:
+        tuning = self.backend.tuning
+        if path == "/health" and method == "GET":
+            return wire.ok({"status": "ok"})
+        if path == "/status" and method == "GET":
+            return wire.ok(
+                {
+                    "servers": self.backend.store.count("Microsoft.DBforPostgreSQL/flexibleServers"),
+                    "operationsRunning": self.backend.runner.running,
+                    "tuning": tuning.as_dict(),
+                    **self._status_extra(),
+                }
+            )
+        if path == "/settings" and method == "GET":
+            return wire.ok(tuning.as_dict())
+        if path == "/settings" and method in ("PATCH", "PUT"):
+            if not isinstance(body, dict):
+                raise InvalidRequest("Settings must be a JSON object.")
+            problems = tuning.update(body)
+            if problems:
+                raise InvalidRequest("; ".join(problems), code="InvalidSetting")
+            if "throttling" in body:
+                self.throttle.reset()
+            return wire.ok(tuning.as_dict())
+        if path == "/stats" and method == "GET":
+            return wire.ok(dict(self.stats))
+        if path == "/stats" and method == "DELETE":
+            self.stats.clear()
+            return Response(204)
+        if path == "/endpoints" and method == "GET":
+            return wire.ok(self.backend.endpoints())
+        raise RouteNotFound(f"No admin endpoint {method} {ADMIN_PREFIX}{path}.")
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _parse_json(raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as problem:
+        raise InvalidRequest(f"The request content is not valid JSON: {problem}.") from None
+
+
+async def _send(send: Send, response: Response, *, head: bool = False) -> None:
+    payload = response.encoded()
+    headers = [(b"content-type", b"application/json; charset=utf-8")] if payload else []
+    headers.append((b"content-length", str(len(payload)).encode()))
+    headers.append((b"x-ms-request-id", str(time.time_ns()).encode()))
+    headers.extend((k.encode(), v.encode()) for k, v in response.headers.items())
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else payload})
+
+
+async def _drop(send: Send) -> None:
+    # Promise a body, send part of it, then fail: the server closes the connection mid-response.
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1024")]}
+    )
+    await send({"type": "http.response.body", "body": b"{", "more_body": True})
+    raise DroppedConnection()

@@ -1,0 +1,452 @@
+"""The route table: ARM paths to thin handlers that call one backend method each.
+
+ARM matches path literals case-insensitively, so every pattern does too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import NotFound
+from ..models.backend import Backend
+from ..models.context import Accepted
+from . import wire
+from .wire import Call, Response
+
+Handler = Callable[[Backend, Call], Response]
+
+SUB = "/subscriptions/{subscription}"
+RG = SUB + "/resourceGroups/{resourceGroup}"
+PG = "/providers/Microsoft.DBforPostgreSQL"
+SERVERS = RG + PG + "/flexibleServers"
+SERVER = SERVERS + "/{server}"
+VNETS = RG + "/providers/Microsoft.Network/virtualNetworks"
+ZONES = RG + "/providers/Microsoft.Network/privateDnsZones"
+ZONE = ZONES + "/{zone}"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    handler: Handler
+    pattern: re.Pattern[str]
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))
+    return re.compile(f"^{regex}/?$", re.IGNORECASE)
+
+
+class Router:
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    def add(self, method: str, template: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self._routes.append(Route(method, template, handler, _compile(template)))
+            return handler
+
+        return register
+
+    def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route for a request; raises NotFound/405 semantics through the caller."""
+        path_matched = False
+        for route in self._routes:
+            match = route.pattern.match(path)
+            if match is None:
+                continue
+            path_matched = True
+            if route.method == method:
+                return route, match.groupdict()
+        if path_matched:
+            raise MethodNotAllowedError(method, path)
+        return None
+
+
+class MethodNotAllowedError(Exception):
+    def __init__(self, method: str, path: str) -> None:
+        super().__init__(f"The method '{method}' is not allowed on '{path}'.")
+
+
+router = Router()
+
+
+def _accepted(backend: Backend, call: Call, accepted: Accepted | None) -> Response:
+    if accepted is None:
+        return Response(204)
+    return wire.accepted_response(call, call.params["subscription"], accepted, backend.tuning.retry_after_seconds)
+
+
+def _page(backend: Backend, call: Call, items: list[dict[str, object]]) -> Response:
+    return wire.paged(call, items, backend.tuning.page_size)
+
+
+# Operation status (polled by the SDK)
+
+
+@router.add("GET", SUB + PG + "/locations/{location}/azureAsyncOperation/{operation}")
+def operation_status(backend: Backend, call: Call) -> Response:
+    op = backend.store.get_operation(call.params["operation"])
+    if op is None:
+        raise NotFound(f"Operation '{call.params['operation']}' was not found.")
+    body: dict[str, object] = {
+        "id": call.path,
+        "name": op.id,
+        "status": op.status,
+        "startTime": op.start_time,
+    }
+    if op.end_time:
+        body["endTime"] = op.end_time
+    if op.error:
+        body["error"] = op.error
+    headers = {"Retry-After": str(backend.tuning.retry_after_seconds)} if op.status == "InProgress" else {}
+    return Response(200, body, headers)
+
+
+@router.add("GET", SUB + PG + "/locations/{location}/operationResults/{operation}")
+@router.add("GET", SUB + "/operationresults/{operation}")
+def operation_result(backend: Backend, call: Call) -> Response:
+    op = backend.store.get_operation(call.params["operation"])
+    if op is None:
+        raise NotFound(f"Operation '{call.params['operation']}' was not found.")
+    if op.status == "InProgress":
+        return Response(
+            202, None, {"Location": f"{call.base_url}{call.path}?api-version={call.api_version}",
+                        "Retry-After": str(backend.tuning.retry_after_seconds)}
+        )
+    if op.error:
+        return Response(400, {"error": op.error})
+    return Response(204)
+
+
+# Subscriptions and resource groups
+
+
+@router.add("GET", "/subscriptions")
+def list_subscriptions(backend: Backend, call: Call) -> Response:
+    return _page(backend, call, backend.resource_groups.list_subscriptions())
+
+
+@router.add("GET", SUB)
+def get_subscription(backend: Backend, call: Call) -> Response:
+    return wire.ok(backend.resource_groups.get_subscription(call.params["subscription"]))
+
+
+@router.add("GET", SUB + "/resourcegroups")
+def list_resource_groups(backend: Backend, call: Call) -> Response:
+    return _page(backend, call, backend.resource_groups.list(call.params["subscription"]))
+
+
+@router.add("PUT", SUB + "/resourcegroups/{resourceGroup}")
+def put_resource_group(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.written(backend.resource_groups.create_or_update(p["subscription"], p["resourceGroup"], call.body))
+
+
+@router.add("GET", SUB + "/resourcegroups/{resourceGroup}")
+def get_resource_group(backend: Backend, call: Call) -> Response:
+    return wire.ok(backend.resource_groups.get(call.params["subscription"], call.params["resourceGroup"]))
+
+
+@router.add("HEAD", SUB + "/resourcegroups/{resourceGroup}")
+def resource_group_exists(backend: Backend, call: Call) -> Response:
+    backend.resource_groups.get(call.params["subscription"], call.params["resourceGroup"])
+    return Response(204)
+
+
+@router.add("DELETE", SUB + "/resourcegroups/{resourceGroup}")
+def delete_resource_group(backend: Backend, call: Call) -> Response:
+    p = call.params
+    accepted = backend.resource_groups.delete(p["subscription"], p["resourceGroup"])
+    if accepted is None:
+        backend.resource_groups.get(p["subscription"], p["resourceGroup"])  # raises ResourceGroupNotFound
+        return Response(204)
+    return wire.location_only_response(call, p["subscription"], accepted, backend.tuning.retry_after_seconds)
+
+
+# Flexible servers
+
+
+@router.add("GET", SUB + PG + "/flexibleServers")
+def list_servers_in_subscription(backend: Backend, call: Call) -> Response:
+    return _page(backend, call, backend.servers.list(call.params["subscription"], None))
+
+
+@router.add("GET", SERVERS)
+def list_servers(backend: Backend, call: Call) -> Response:
+    return _page(backend, call, backend.servers.list(call.params["subscription"], call.params["resourceGroup"]))
+
+
+@router.add("GET", SERVER)
+def get_server(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.ok(backend.servers.get(p["subscription"], p["resourceGroup"], p["server"]))
+
+
+@router.add("PUT", SERVER)
+def put_server(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _accepted(
+        backend, call, backend.servers.create_or_update(p["subscription"], p["resourceGroup"], p["server"], call.body)
+    )
+
+
+@router.add("PATCH", SERVER)
+def patch_server(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _accepted(backend, call, backend.servers.update(p["subscription"], p["resourceGroup"], p["server"], call.body))
+
+
+@router.add("DELETE", SERVER)
+def delete_server(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _accepted(backend, call, backend.servers.delete(p["subscription"], p["resourceGroup"], p["server"]))
+
+
+@router.add("POST", SERVER + "/restart")
+def restart_server(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _accepted(
+        backend, call, backend.servers.restart(p["subscription"], p["resourceGroup"], p["server"], call.body)
+    )
+
+
+@router.add("POST", SERVER + "/start")
+def start_server(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _accepted(backend, call, backend.servers.start(p["subscription"], p["resourceGroup"], p["server"]))
+
+
+@router.add("POST", SERVER + "/stop")
+def stop_server(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _accepted(backend, call, backend.servers.stop(p["subscription"], p["resourceGroup"], p["server"]))
+
+
+# Configurations
+
+
+@router.add("GET", SERVER + "/configurations")
+def list_configurations(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _page(backend, call, backend.configurations.list(p["subscription"], p["resourceGroup"], p["server"]))
+
+
+@router.add("GET", SERVER + "/configurations/{name}")
+def get_configuration(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.ok(backend.configurations.get(p["subscription"], p["resourceGroup"], p["server"], p["name"]))
+
+
+@router.add("PUT", SERVER + "/configurations/{name}")
+@router.add("PATCH", SERVER + "/configurations/{name}")
+def update_configuration(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _accepted(
+        backend,
+        call,
+        backend.configurations.update(p["subscription"], p["resourceGroup"], p["server"], p["name"], call.body),
+    )
+
+
+# Firewall rules
+
+
+@router.add("GET", SERVER + "/firewallRules")
+def list_firewall_rules(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _page(backend, call, backend.firewall_rules.list(p["subscription"], p["resourceGroup"], p["server"]))
+
+
+@router.add("GET", SERVER + "/firewallRules/{name}")
+def get_firewall_rule(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.ok(backend.firewall_rules.get(p["subscription"], p["resourceGroup"], p["server"], p["name"]))
+
+
+@router.add("PUT", SERVER + "/firewallRules/{name}")
+def put_firewall_rule(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _accepted(
+        backend,
+        call,
+        backend.firewall_rules.create_or_update(p["subscription"], p["resourceGroup"], p["server"], p["name"], call.body),
+    )
+
+
+@router.add("DELETE", SERVER + "/firewallRules/{name}")
+def delete_firewall_rule(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _accepted(
+        backend, call, backend.firewall_rules.delete(p["subscription"], p["resourceGroup"], p["server"], p["name"])
+    )
+
+
+# Service-level operations
+
+
+@router.add("POST", SUB + PG + "/checkNameAvailability")
+@router.add("POST", SUB + PG + "/locations/{location}/checkNameAvailability")
+def check_name_availability(backend: Backend, call: Call) -> Response:
+    return wire.ok(backend.service.check_name_availability(call.params["subscription"], call.body))
+
+
+@router.add("POST", PG + "/getPrivateDnsZoneSuffix")
+def private_dns_zone_suffix(backend: Backend, call: Call) -> Response:
+    return wire.ok(backend.service.private_dns_zone_suffix())
+
+
+@router.add("POST", SUB + PG + "/locations/{location}/checkVirtualNetworkSubnetUsage")
+def subnet_usage(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.ok(backend.service.subnet_usage(p["subscription"], p["location"], call.body))
+
+
+@router.add("GET", SUB + PG + "/locations/{location}/capabilities")
+def capabilities(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _page(backend, call, backend.service.capabilities(p["subscription"], p["location"]))
+
+
+# Virtual networks and subnets
+
+
+@router.add("GET", SUB + "/providers/Microsoft.Network/virtualNetworks")
+def list_all_vnets(backend: Backend, call: Call) -> Response:
+    sub = call.params["subscription"]
+    groups = [g["name"] for g in backend.resource_groups.list(sub)]
+    return _page(backend, call, [v for g in groups for v in backend.networks.list_vnets(sub, g)])
+
+
+@router.add("GET", VNETS)
+def list_vnets(backend: Backend, call: Call) -> Response:
+    return _page(backend, call, backend.networks.list_vnets(call.params["subscription"], call.params["resourceGroup"]))
+
+
+@router.add("PUT", VNETS + "/{vnet}")
+def put_vnet(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.written(backend.networks.put_vnet(p["subscription"], p["resourceGroup"], p["vnet"], call.body))
+
+
+@router.add("GET", VNETS + "/{vnet}")
+def get_vnet(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.ok(backend.networks.get_vnet(p["subscription"], p["resourceGroup"], p["vnet"]))
+
+
+@router.add("DELETE", VNETS + "/{vnet}")
+def delete_vnet(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.deleted(backend.networks.delete_vnet(p["subscription"], p["resourceGroup"], p["vnet"]))
+
+
+@router.add("GET", VNETS + "/{vnet}/subnets")
+def list_subnets(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _page(backend, call, backend.networks.list_subnets(p["subscription"], p["resourceGroup"], p["vnet"]))
+
+
+@router.add("PUT", VNETS + "/{vnet}/subnets/{subnet}")
+def put_subnet(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.written(
+        backend.networks.put_subnet(p["subscription"], p["resourceGroup"], p["vnet"], p["subnet"], call.body)
+    )
+
+
+@router.add("GET", VNETS + "/{vnet}/subnets/{subnet}")
+def get_subnet(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.ok(backend.networks.get_subnet(p["subscription"], p["resourceGroup"], p["vnet"], p["subnet"]))
+
+
+@router.add("DELETE", VNETS + "/{vnet}/subnets/{subnet}")
+def delete_subnet(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.deleted(backend.networks.delete_subnet(p["subscription"], p["resourceGroup"], p["vnet"], p["subnet"]))
+
+
+# Private DNS zones, links and A records
+
+
+@router.add("GET", SUB + "/providers/Microsoft.Network/privateDnsZones")
+def list_all_zones(backend: Backend, call: Call) -> Response:
+    return _page(backend, call, backend.dns.list_zones(call.params["subscription"], None))
+
+
+@router.add("GET", ZONES)
+def list_zones(backend: Backend, call: Call) -> Response:
+    return _page(backend, call, backend.dns.list_zones(call.params["subscription"], call.params["resourceGroup"]))
+
+
+@router.add("PUT", ZONE)
+def put_zone(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.written(backend.dns.put_zone(p["subscription"], p["resourceGroup"], p["zone"], call.body))
+
+
+@router.add("GET", ZONE)
+def get_zone(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.ok(backend.dns.get_zone(p["subscription"], p["resourceGroup"], p["zone"]))
+
+
+@router.add("DELETE", ZONE)
+def delete_zone(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.deleted(backend.dns.delete_zone(p["subscription"], p["resourceGroup"], p["zone"]))
+
+
+@router.add("GET", ZONE + "/virtualNetworkLinks")
+def list_links(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _page(backend, call, backend.dns.list_links(p["subscription"], p["resourceGroup"], p["zone"]))
+
+
+@router.add("PUT", ZONE + "/virtualNetworkLinks/{link}")
+def put_link(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.written(backend.dns.put_link(p["subscription"], p["resourceGroup"], p["zone"], p["link"], call.body))
+
+
+@router.add("GET", ZONE + "/virtualNetworkLinks/{link}")
+def get_link(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.ok(backend.dns.get_link(p["subscription"], p["resourceGroup"], p["zone"], p["link"]))
+
+
+@router.add("DELETE", ZONE + "/virtualNetworkLinks/{link}")
+def delete_link(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.deleted(backend.dns.delete_link(p["subscription"], p["resourceGroup"], p["zone"], p["link"]))
+
+
+@router.add("GET", ZONE + "/A")
+@router.add("GET", ZONE + "/ALL")
+def list_a_records(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return _page(backend, call, backend.dns.list_a_records(p["subscription"], p["resourceGroup"], p["zone"]))
+
+
+@router.add("PUT", ZONE + "/A/{record}")
+def put_a_record(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.written(
+        backend.dns.put_a_record(p["subscription"], p["resourceGroup"], p["zone"], p["record"], call.body)
+    )
+
+
+@router.add("GET", ZONE + "/A/{record}")
+def get_a_record(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.ok(backend.dns.get_a_record(p["subscription"], p["resourceGroup"], p["zone"], p["record"]))
+
+
+@router.add("DELETE", ZONE + "/A/{record}")
+def delete_a_record(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.deleted(backend.dns.delete_a_record(p["subscription"], p["resourceGroup"], p["zone"], p["record"]))

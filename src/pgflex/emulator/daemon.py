@@ -1,0 +1,102 @@
+"""Starting and stopping the emulator as a background process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .client import AdminClient, RunningEmulator, find
+from .settings import EmulatorSettings
+
+START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 60.0
+
+
+class EmulatorStartFailed(RuntimeError):
+    pass
+
+
+def settings_to_json(settings: EmulatorSettings) -> str:
+    tuning = settings.tuning.as_dict()
+    return json.dumps(
+        {
+            "state_dir": str(settings.state_dir),
+            "host": settings.host,
+            "port": settings.port,
+            "record_path": str(settings.record_path) if settings.record_path else None,
+            "tuning": tuning,
+        }
+    )
+
+
+def settings_from_json(text: str) -> EmulatorSettings:
+    raw = json.loads(text)
+    settings = EmulatorSettings(
+        state_dir=Path(raw["state_dir"]),
+        host=raw["host"],
+        port=int(raw["port"]),
+        record_path=Path(raw["record_path"]) if raw.get("record_path") else None,
+    )
+    problems = settings.tuning.update(raw.get("tuning", {}))
+    if problems:
+        raise ValueError("; ".join(problems))
+    return settings
+
+
+def start(settings: EmulatorSettings) -> RunningEmulator:
+    """Start the emulator in the background (or return the one already serving this state dir)."""
+    running = find(settings.state_dir)
+    if running is not None:
+        return running
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.state_dir / "emulator.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pgflex.emulator", "serve-json", settings_to_json(settings)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # outlives the shell that started it
+        )
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmulatorStartFailed(
+                f"the emulator exited with status {process.returncode}; see {log_path}:\n{_tail(log_path)}"
+            )
+        running = find(settings.state_dir)
+        if running is not None and running.pid == process.pid and AdminClient(running, timeout=2).health():
+            return running
+        time.sleep(0.05)
+    process.kill()
+    raise EmulatorStartFailed(f"the emulator did not become healthy in {START_TIMEOUT_SECONDS:.0f} s; see {log_path}")
+
+
+def stop(state_dir: Path) -> bool:
+    """Stop the emulator serving ``state_dir``; False when none was running."""
+    running = find(state_dir)
+    if running is None:
+        return False
+    os.kill(running.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if find(state_dir) is None:
+            return True
+        time.sleep(0.05)
+    os.kill(running.pid, signal.SIGKILL)
+    return True
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return ""
+
+
+__all__ = ["EmulatorStartFailed", "settings_from_json", "settings_to_json", "start", "stop"]

@@ -1,0 +1,104 @@
+"""ARM errors the emulator returns, each a small class with its status, code and message.
+
+The envelope (``{"error": {"code", "message"}}``) is produced in one place, ``arm.wire``.
+"""
+
+from __future__ import annotations
+
+
+class ArmError(Exception):
+    status = 400
+    code = "BadRequest"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class InvalidRequest(ArmError):
+    code = "InvalidRequestContent"
+
+
+class InvalidParameterValue(ArmError):
+    code = "InvalidParameterValue"
+
+
+class MissingApiVersion(ArmError):
+    code = "MissingApiVersionParameter"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The api-version query parameter (?api-version=) is required for all requests."
+        )
+
+
+class Unauthorized(ArmError):
+    status = 401
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, code=code)
+
+
+class NotFound(ArmError):
+    status = 404
+    code = "ResourceNotFound"
+
+
+class ResourceGroupNotFound(NotFound):
+    code = "ResourceGroupNotFound"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Resource group '{name}' could not be found.")
+
+
+class SubscriptionNotFound(NotFound):
+    code = "SubscriptionNotFound"
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(f"The subscription '{subscription_id}' could not be found.")
+
+
+class RouteNotFound(NotFound):
+    code = "InvalidResourceType"
+
+
+class MethodNotAllowed(ArmError):
+    status = 405
+    code = "MethodNotAllowed"
+
+
+class Conflict(ArmError):
+    status = 409
+    code = "Conflict"
+
+
+class ServerBusy(Conflict):
+    code = "ServerBusy"
+
+    def __init__(self, server: str) -> None:
+        super().__init__(f"Server '{server}' is busy with another operation. Please try again later.")
+
+
+class ServerIsNotReady(Conflict):
+    code = "ServerIsNotReady"
+
+    def __init__(self, server: str, state: str) -> None:
+        super().__init__(f"Server '{server}' is not ready for the operation; its state is '{state}'.")
+
+
+class TooManyRequests(ArmError):
+    status = 429
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InternalServerError(ArmError):
+    status = 500
+    code = "InternalServerError"

@@ -1,0 +1,1 @@
+"""The emulator's backend: state and business rules, with no knowledge of HTTP."""

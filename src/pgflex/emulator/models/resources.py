@@ -1,0 +1,132 @@
+"""Subscriptions and resource groups (Microsoft.Resources)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..errors import ArmError, InvalidRequest
+from ..store import Operation, Record
+from .context import Accepted, Context, Written, optional_object, require_object
+from .ids import RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE, resource_group_id, subscription_id
+
+# ARM: 1-90 characters, alphanumerics, underscores, parentheses, hyphens, periods; not ending in a period.
+_RESOURCE_GROUP_NAME = re.compile(r"^[-\w\._\(\)]{1,90}$")
+
+DELETE_RESOURCE_GROUP = "resourceGroup.delete"
+
+
+class ResourceGroups:
+    def __init__(self, ctx: Context, delete_contents: Callable[[Record], Awaitable[None]]) -> None:
+        self._ctx = ctx
+        # Servers need their data plane torn down; the owner of servers supplies how.
+        self._delete_contents = delete_contents
+        ctx.runner.register(DELETE_RESOURCE_GROUP, self._complete_delete, self._rollback_delete)
+
+    def ensure_subscription(self, subscription: str, tenant: str, display_name: str) -> None:
+        if self._ctx.store.get(subscription_id(subscription)) is not None:
+            return
+        self._ctx.store.put(
+            Record(
+                id=subscription_id(subscription),
+                type=SUBSCRIPTION_TYPE,
+                subscription=subscription,
+                resource_group="",
+                parent="",
+                body={
+                    "id": subscription_id(subscription),
+                    "subscriptionId": subscription,
+                    "tenantId": tenant,
+                    "displayName": display_name,
+                    "state": "Enabled",
+                    "subscriptionPolicies": {
+                        "locationPlacementId": "Public_2014-09-01",
+                        "quotaId": "PayAsYouGo_2014-09-01",
+                        "spendingLimit": "Off",
+                    },
+                    "authorizationSource": "RoleBased",
+                },
+            )
+        )
+
+    def list_subscriptions(self) -> list[dict[str, Any]]:
+        return [r.body for r in self._ctx.store.of_type(SUBSCRIPTION_TYPE)]
+
+    def get_subscription(self, subscription: str) -> dict[str, Any]:
+        return self._ctx.require_subscription(subscription).body
+
+    def create_or_update(self, subscription: str, name: str, body: Any) -> Written:
+        self._ctx.require_subscription(subscription)
+        payload = require_object(body, "a resource group")
+        if not _RESOURCE_GROUP_NAME.match(name) or name.endswith("."):
+            raise ArmError(
+                f"Resource group name '{name}' is invalid. It can include alphanumeric, underscore, "
+                "parentheses, hyphen, period (except at end), and Unicode characters.",
+                code="InvalidResourceGroupName",
+            )
+        location = payload.get("location")
+        existing = self._ctx.store.get(resource_group_id(subscription, name))
+        if existing is None and not isinstance(location, str):
+            raise InvalidRequest("The 'location' property is required for a new resource group.")
+        if existing is not None:
+            if isinstance(location, str) and location.lower() != existing.body["location"].lower():
+                raise ArmError(
+                    f"Invalid resource group location '{location}'. The Resource group already exists "
+                    f"in location '{existing.body['location']}'.",
+                    code="InvalidResourceGroupLocation",
+                    status=409,
+                )
+            location = existing.body["location"]
+        resource = {
+            "id": resource_group_id(subscription, name),
+            "name": name if existing is None else existing.body["name"],
+            "type": RESOURCE_GROUP_TYPE,
+            "location": location,
+            "tags": optional_object(payload, "tags", "a resource group") or {},
+            "properties": {"provisioningState": "Succeeded"},
+        }
+        if payload.get("managedBy"):
+            resource["managedBy"] = payload["managedBy"]
+        self._ctx.store.put(
+            Record(
+                id=resource["id"],
+                type=RESOURCE_GROUP_TYPE,
+                subscription=subscription,
+                resource_group=name,
+                parent=subscription_id(subscription),
+                body=resource,
+            )
+        )
+        return Written(resource, created=existing is None)
+
+    def get(self, subscription: str, name: str) -> dict[str, Any]:
+        return self._ctx.require_resource_group(subscription, name).body
+
+    def list(self, subscription: str) -> list[dict[str, Any]]:
+        self._ctx.require_subscription(subscription)
+        return [r.body for r in self._ctx.store.in_scope(RESOURCE_GROUP_TYPE, subscription)]
+
+    def delete(self, subscription: str, name: str) -> Accepted | None:
+        record = self._ctx.store.get(resource_group_id(subscription, name))
+        if record is None:
+            return None
+        record.body["properties"]["provisioningState"] = "Deleting"
+        self._ctx.store.put(record)
+        op = self._ctx.runner.begin(
+            record.key, DELETE_RESOURCE_GROUP, {}, duration=self._ctx.tuning.operation_seconds
+        )
+        return Accepted(op, record.body["location"])
+
+    async def _complete_delete(self, op: Operation) -> None:
+        record = self._ctx.store.get(op.resource_key)
+        if record is None:
+            return
+        await self._delete_contents(record)
+        self._ctx.store.delete(record.id)
+
+    def _rollback_delete(self, op: Operation, error: ArmError) -> None:
+        record = self._ctx.store.get(op.resource_key)
+        if record is not None:
+            record.body["properties"]["provisioningState"] = "Succeeded"
+            self._ctx.store.put(record)

@@ -1,0 +1,126 @@
+"""Service-level operations: name availability, DNS suffix, subnet usage and capabilities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InvalidRequest, NotFound
+from .context import Context, require_object
+from .ids import SERVER_TYPE, SUBNET_TYPE, VNET_TYPE
+from .servers import DNS_SUFFIX, SERVER_NAME, STORAGE, VERSIONS, Servers
+
+# Compute sizes offered per tier: (name, vCores, memory per vCore in MB, max IOPS).
+SKUS = {
+    "Burstable": [("Standard_B1ms", 1, 2048, 640), ("Standard_B2s", 2, 2048, 1280), ("Standard_B2ms", 2, 4096, 1920)],
+    "GeneralPurpose": [
+        ("Standard_D2ds_v5", 2, 4096, 3200),
+        ("Standard_D4ds_v5", 4, 4096, 6400),
+        ("Standard_D8ds_v5", 8, 4096, 12800),
+    ],
+    "MemoryOptimized": [("Standard_E2ds_v5", 2, 8192, 3200), ("Standard_E4ds_v5", 4, 8192, 6400)],
+}
+DEFAULT_SKU = {"Burstable": "Standard_B1ms", "GeneralPurpose": "Standard_D2ds_v5", "MemoryOptimized": "Standard_E2ds_v5"}
+
+
+class ServiceInfo:
+    def __init__(self, ctx: Context, servers: Servers) -> None:
+        self._ctx = ctx
+        self._servers = servers
+
+    def check_name_availability(self, subscription: str, body: Any) -> dict[str, Any]:
+        self._ctx.require_subscription(subscription)
+        request = require_object(body, "a name availability request")
+        name = request.get("name")
+        resource_type = request.get("type") or SERVER_TYPE
+        if not isinstance(name, str):
+            raise InvalidRequest("'name' is required.")
+        result: dict[str, Any] = {"name": name, "type": resource_type, "nameAvailable": True, "message": ""}
+        if not SERVER_NAME.match(name):
+            result.update(nameAvailable=False, reason="Invalid", message=f"'{name}' is not a valid server name.")
+        elif self._servers.by_name(name) is not None:
+            result.update(
+                nameAvailable=False, reason="AlreadyExists", message=f"Specified server name '{name}' is already used."
+            )
+        return result
+
+    @staticmethod
+    def private_dns_zone_suffix() -> str:
+        return DNS_SUFFIX
+
+    def subnet_usage(self, subscription: str, location: str, body: Any) -> dict[str, Any]:
+        self._ctx.require_subscription(subscription)
+        vnet_id = require_object(body, "a subnet usage request").get("virtualNetworkArmResourceId")
+        vnet = self._ctx.store.get(str(vnet_id)) if vnet_id else None
+        if vnet is None or vnet.type != VNET_TYPE.lower():
+            raise NotFound(f"Virtual network '{vnet_id}' was not found.")
+        servers = self._ctx.store.of_type(SERVER_TYPE)
+        usage = []
+        for subnet in self._ctx.store.children(vnet.id, SUBNET_TYPE):
+            count = sum(
+                1
+                for s in servers
+                if str(s.body["properties"]["network"].get("delegatedSubnetResourceId", "")).lower() == subnet.key
+            )
+            if count:
+                usage.append({"subnetName": subnet.body["name"], "usage": count})
+        return {"delegatedSubnetsUsage": usage, "location": location, "subscriptionId": subscription}
+
+    def capabilities(self, subscription: str, location: str) -> list[dict[str, Any]]:
+        self._ctx.require_subscription(subscription)
+        enabled = {"status": "Available", "reason": ""}
+        editions = []
+        for tier, skus in SKUS.items():
+            editions.append(
+                {
+                    **enabled,
+                    "name": tier,
+                    "defaultSkuName": DEFAULT_SKU[tier],
+                    "supportedStorageEditions": [
+                        {
+                            **enabled,
+                            "name": "ManagedDisk",
+                            "defaultStorageSizeMb": 131072,
+                            "supportedStorageMb": [
+                                {
+                                    **enabled,
+                                    "storageSizeMb": size * 1024,
+                                    "supportedIops": iops,
+                                    "defaultIopsTier": tier_name,
+                                    "supportedIopsTiers": [{**enabled, "name": tier_name, "iops": iops}],
+                                }
+                                for size, (tier_name, iops) in STORAGE.items()
+                            ],
+                        }
+                    ],
+                    "supportedServerSkus": [
+                        {
+                            **enabled,
+                            "name": name,
+                            "vCores": cores,
+                            "supportedIops": max_iops,
+                            "supportedMemoryPerVcoreMb": memory,
+                            "supportedZones": ["1", "2", "3"],
+                            "supportedHaMode": [] if tier == "Burstable" else ["SameZone", "ZoneRedundant"],
+                        }
+                        for name, cores, memory, max_iops in skus
+                    ],
+                }
+            )
+        return [
+            {
+                **enabled,
+                "name": "FlexibleServerCapabilities",
+                "supportedServerEditions": editions,
+                "supportedServerVersions": [
+                    {**enabled, "name": v, "supportedVersionsToUpgrade": [u for u in VERSIONS if int(u) > int(v)]}
+                    for v in VERSIONS
+                ],
+                "fastProvisioningSupported": "Disabled",
+                "geoBackupSupported": "Enabled",
+                "zoneRedundantHaSupported": "Enabled",
+                "zoneRedundantHaAndGeoBackupSupported": "Enabled",
+                "storageAutoGrowthSupported": "Enabled",
+                "onlineResizeSupported": "Enabled",
+                "restricted": "Disabled",
+            }
+        ]

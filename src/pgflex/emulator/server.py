@@ -1,0 +1,115 @@
+"""Running the emulator in this process: PKI, store, data plane, HTTPS listener."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .arm.app import DroppedConnection, EmulatorApp
+from .arm.auth import Identity
+from .models.backend import Backend
+from .models.context import ServerRuntime
+from .pki import CertificateAuthority
+from .settings import EmulatorSettings
+from .store import Store
+
+log = logging.getLogger("pgflex.emulator")
+
+RUNTIME_FILE = "emulator.json"
+HTTPS_CERT_STEM = "https"
+
+
+class _QuietDroppedConnections(logging.Filter):
+    """Injected connection drops are intended; keep them out of the error log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
+
+
+def load_runtime(settings_or_dir: EmulatorSettings | Path) -> ServerRuntime | None:
+    """The data plane, or None (with the reason logged) when no PostgreSQL can be run here."""
+    state_dir = settings_or_dir.state_dir if isinstance(settings_or_dir, EmulatorSettings) else settings_or_dir
+    from .dataplane import DataPlane, DataPlaneUnavailable
+
+    try:
+        return DataPlane(state_dir / "dataplane", CertificateAuthority(state_dir / "pki"))
+    except DataPlaneUnavailable as reason:
+        log.warning("servers will have no data plane: %s", reason)
+        return None
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+@contextlib.contextmanager
+def _runtime_file(state_dir: Path, info: dict[str, Any]) -> Iterator[None]:
+    path = state_dir / RUNTIME_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info))
+    tmp.replace(path)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            if json.loads(path.read_text()).get("pid") == os.getpid():
+                path.unlink()
+
+
+def serve(settings: EmulatorSettings) -> None:
+    """Serve until interrupted (SIGINT/SIGTERM stop it cleanly; SIGKILL loses nothing acknowledged)."""
+    import uvicorn
+
+    state_dir = settings.state_dir
+    state_dir.mkdir(parents=True, exist_ok=True)
+    ca = CertificateAuthority(state_dir / "pki")
+    https = ca.issue_server_certificate([settings.host, "localhost"], state_dir / "pki", HTTPS_CERT_STEM)
+    sock = _bind(settings.host, settings.port)
+    port = sock.getsockname()[1]
+    base_url = f"https://{settings.host}:{port}"
+    runtime = load_runtime(settings) if settings.tuning.data_plane else None
+    store = Store(state_dir / "state.db")
+    backend = Backend(store, settings.tuning, runtime)
+    app = EmulatorApp(
+        backend,
+        Identity(state_dir),
+        base_url,
+        settings.record_path,
+        status_extra=lambda: {
+            "dataPlane": runtime.binaries_info() if runtime else "none (control plane only)",
+            "privateNetworkIsolation": "not enforced: private servers listen on loopback like public ones",
+        },
+    )
+    logging.getLogger("uvicorn.error").addFilter(_QuietDroppedConnections())
+    config = uvicorn.Config(
+        app,
+        ssl_certfile=str(https.cert_path),
+        ssl_keyfile=str(https.key_path),
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    info = {
+        "pid": os.getpid(),
+        "host": settings.host,
+        "port": port,
+        "base_url": base_url,
+        "ca_root": str(ca.root_cert_path),
+        "trust_bundle": str(ca.trust_bundle_path),
+    }
+    with _runtime_file(state_dir, info):
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            store.close()
