@@ -1,0 +1,85 @@
+"""The spec layer: read `env.yaml`, validate it completely before any network call, and hand the
+engine a frozen, normalised `Environment`. No Azure SDK, no network I/O.
+"""
+
+from typing import Any
+
+from pgflex.spec.errors import PgflexError, SpecError, SpecIssue
+from pgflex.spec.loader import load_spec, parse_spec, resolve_password
+from pgflex.spec.model import (
+    API_VERSION,
+    Administrator,
+    AppliedException,
+    Authentication,
+    Cloud,
+    Environment,
+    FirewallRule,
+    HighAvailability,
+    PolicyException,
+    PolicyRule,
+    PrivateAccess,
+    PrivateDnsZoneCreate,
+    PrivateDnsZoneRef,
+    PublicAccess,
+    SecretRef,
+    Server,
+    Sku,
+    SourceLocation,
+    SpecDocument,
+    Storage,
+    SubnetCreate,
+    SubnetRef,
+    TlsPolicy,
+    TlsVersion,
+)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of env.yaml (see `pgflex.spec.schema`)."""
+    # Imported on use so that `python -m pgflex.spec.schema` does not find the module pre-imported.
+    from pgflex.spec import schema
+
+    return schema.json_schema()
+
+
+def render_schema() -> str:
+    """The schema text committed as infra/env.schema.json."""
+    from pgflex.spec import schema
+
+    return schema.render_schema()
+
+
+__all__ = [
+    "API_VERSION",
+    "Administrator",
+    "AppliedException",
+    "Authentication",
+    "Cloud",
+    "Environment",
+    "FirewallRule",
+    "HighAvailability",
+    "PgflexError",
+    "PolicyException",
+    "PolicyRule",
+    "PrivateAccess",
+    "PrivateDnsZoneCreate",
+    "PrivateDnsZoneRef",
+    "PublicAccess",
+    "SecretRef",
+    "Server",
+    "Sku",
+    "SourceLocation",
+    "SpecDocument",
+    "SpecError",
+    "SpecIssue",
+    "Storage",
+    "SubnetCreate",
+    "SubnetRef",
+    "TlsPolicy",
+    "TlsVersion",
+    "json_schema",
+    "load_spec",
+    "parse_spec",
+    "render_schema",
+    "resolve_password",
+]

@@ -1,0 +1,523 @@
+"""Load `env.yaml`: parse with positions, interpolate `${VAR}`, validate, merge defaults, normalise.
+
+Every problem becomes a `SpecIssue` naming file, line, column and key path. Positions come from
+ruamel.yaml's round-trip nodes; pydantic's error locations (which use the YAML keys, since every model
+is validated by alias) are mapped back to them through a `SourceMap`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from pgflex.spec.errors import SpecError, SpecIssue
+from pgflex.spec.model import (
+    API_VERSION,
+    Administrator,
+    Authentication,
+    Environment,
+    EnvironmentSpec,
+    FirewallRule,
+    HighAvailability,
+    PrivateAccess,
+    PublicAccess,
+    SecretRef,
+    Server,
+    ServerSpec,
+    SourceLocation,
+    SpecDocument,
+    TlsPolicy,
+    TlsSpec,
+    normalise_parameter,
+)
+from pgflex.spec.rules import Finding, Loc, ServerVerdict, check_server, check_unique_server_names
+
+T = TypeVar("T")
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# ${NAME} reads an environment variable; $${ escapes a literal "${".
+_INTERPOLATION = re.compile(r"\$\$\{|\$\{([^}]*)\}?")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+# `sku` and `administrator` are replaced whole by a server's own value: merging key by key could
+# pair one SKU's name with another's tier, or two password sources.
+_REPLACED_WHOLE = frozenset({"sku", "administrator"})
+
+
+def load_spec(path: str | Path, env: Mapping[str, str] | None = None) -> Environment:
+    """Load, validate and normalise an environment file. Raises `SpecError` listing every issue found."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError([SpecIssue(file, 1, 1, "", f"cannot read the file: {exc}")]) from exc
+    return parse_spec(text, file, env)
+
+
+def parse_spec(text: str, file: str = "<string>", env: Mapping[str, str] | None = None) -> Environment:
+    """Like `load_spec`, from text; `file` only labels messages."""
+    root = _parse_yaml(text, file)
+    source = SourceMap(file)
+    issues: list[SpecIssue] = []
+    data = _to_plain(root, (), source, os.environ if env is None else env, issues)
+    if not isinstance(data, dict):
+        raise SpecError(
+            [
+                *issues,
+                SpecIssue(file, 1, 1, "", "the file must hold a mapping (apiVersion, environment, ...)"),
+            ]
+        )
+    _check_api_version(data, source)
+    # Top-level x-* keys are free-form extensions, e.g. a home for YAML anchors.
+    data = {key: value for key, value in data.items() if not key.startswith("x-")}
+    return _Validation(data, source, issues).run()
+
+
+# --------------------------------------------------------------------------------------------------
+# Positions.
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceMap:
+    """Positions (0-based line and column) of every key and value, by key path."""
+
+    file: str
+    key_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    value_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    # A merged server's settings that came from `defaults`: server path -> defaults path.
+    aliases: dict[Loc, Loc] = field(default_factory=dict)
+    # Values whose interpolation failed (already reported), so that validation stays quiet about them.
+    broken: set[Loc] = field(default_factory=set)
+
+    def issue(self, loc: Loc, message: str, *, at_key: bool = False) -> SpecIssue:
+        physical = self.unalias(loc)
+        known = physical
+        while known and known not in self.key_positions:
+            known = known[:-1]  # a missing key: point at its parent
+        if not known:
+            line, column = 0, 0
+        elif known == physical and not at_key:
+            line, column = self.value_positions.get(known, self.key_positions[known])
+        else:
+            line, column = self.key_positions[known]
+        return SpecIssue(self.file, line + 1, column + 1, format_key_path(physical), message)
+
+    def location(self, loc: Loc) -> SourceLocation:
+        issue = self.issue(loc, "", at_key=True)
+        return SourceLocation(file=issue.file, line=issue.line, column=issue.column, key_path=issue.key_path)
+
+    def unalias(self, loc: Loc) -> Loc:
+        for length in range(len(loc), 0, -1):
+            target = self.aliases.get(loc[:length])
+            if target is not None:
+                return target + loc[length:]
+        return loc
+
+
+def format_key_path(loc: Loc) -> str:
+    """('servers', 0, 'tls', 'minVersion') -> 'servers[0].tls.minVersion'."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+# --------------------------------------------------------------------------------------------------
+# YAML and interpolation.
+# --------------------------------------------------------------------------------------------------
+
+
+def _parse_yaml(text: str, file: str) -> Any:
+    yaml = YAML(typ="rt")  # round-trip nodes keep line and column of every key and value
+    try:
+        documents = list(yaml.load_all(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise SpecError([SpecIssue(file, line, column, "", f"YAML syntax error: {problem}")]) from None
+    except YAMLError as exc:
+        raise SpecError([SpecIssue(file, 1, 1, "", f"YAML error: {exc}")]) from None
+    if len(documents) > 1:
+        raise SpecError([SpecIssue(file, 1, 1, "", "the file must hold one YAML document, not several")])
+    return documents[0] if documents else None
+
+
+def _to_plain(node: Any, loc: Loc, source: SourceMap, env: Mapping[str, str], issues: list[SpecIssue]) -> Any:
+    """Convert ruamel nodes to plain Python values, recording positions and interpolating strings."""
+    if isinstance(node, CommentedMap):
+        result: dict[str, Any] = {}
+        for key, value in node.items():
+            child = (*loc, str(key))
+            source.key_positions[child], source.value_positions[child] = _entry_position(node, key)
+            result[str(key)] = _to_plain(value, child, source, env, issues)
+        return result
+    if isinstance(node, CommentedSeq):
+        items: list[Any] = []
+        for position, value in enumerate(node):
+            child = (*loc, position)
+            source.key_positions[child] = source.value_positions[child] = node.lc.item(position)
+            items.append(_to_plain(value, child, source, env, issues))
+        return items
+    if isinstance(node, str):
+        return _interpolate(str(node), loc, source, env, issues)
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)  # ruamel's ScalarInt and friends
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def _entry_position(node: CommentedMap, key: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    try:
+        return node.lc.key(key), node.lc.value(key)
+    except KeyError:  # inherited through a YAML merge key (<<: *anchor): point at the mapping
+        return (node.lc.line, node.lc.col), (node.lc.line, node.lc.col)
+
+
+def _interpolate(
+    text: str, loc: Loc, source: SourceMap, env: Mapping[str, str], issues: list[SpecIssue]
+) -> str:
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$${":
+            return "${"
+        name = match.group(1)
+        if not match.group(0).endswith("}") or not _ENV_NAME.fullmatch(name):
+            source.broken.add(loc)
+            issues.append(source.issue(loc, f"malformed interpolation {match.group(0)!r}; write ${{NAME}}"))
+            return ""
+        if name not in env:
+            source.broken.add(loc)
+            issues.append(source.issue(loc, f"environment variable {name} is not set (used as ${{{name}}})"))
+            return ""
+        return env[name]
+
+    return _INTERPOLATION.sub(replace, text)
+
+
+def _check_api_version(data: dict[str, Any], source: SourceMap) -> None:
+    # Checked first and alone: a file in another format version would only produce noise below.
+    version = data.get("apiVersion")
+    if "apiVersion" not in data:
+        raise SpecError([source.issue((), f"missing required key 'apiVersion' (expected {API_VERSION})")])
+    if version != API_VERSION:
+        raise SpecError(
+            [
+                source.issue(
+                    ("apiVersion",), f"unsupported apiVersion {version!r}; this pgflex reads {API_VERSION}"
+                )
+            ]
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation: the document, then each server merged with the defaults, then the rules.
+# --------------------------------------------------------------------------------------------------
+
+
+def _keys_at(loc: Loc) -> list[str]:
+    """The keys the format allows in the mapping at `loc` (for "did you mean" hints)."""
+    annotation: Any = SpecDocument
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(part, int):
+            continue  # a list item: _unwrap already reached the item type
+        fields = _fields_of(annotation)
+        if part not in fields:
+            return []
+        annotation = fields[part]
+    return list(_fields_of(_unwrap(annotation)))
+
+
+def _fields_of(annotation: Any) -> dict[str, Any]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        # Excluded fields exist only to give a mistake a specific message; never suggest them.
+        fields = annotation.model_fields.items()
+        return {info.alias or name: info.annotation for name, info in fields if not info.exclude}
+    return {}
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Peel Optional, Annotated and list[...] off an annotation, down to a model class if there is one."""
+    while not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        origin = get_origin(annotation)
+        args = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if origin not in (Annotated, list, Union, UnionType) or not args:
+            break
+        annotation = args[0]
+    return annotation
+
+
+_TYPE_NAMES = {
+    dict: "a mapping",
+    list: "a list",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+}
+
+
+def _describe(value: object) -> str:
+    return "null" if value is None else _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _issues_from(exc: ValidationError, base: Loc, source: SourceMap) -> list[SpecIssue]:
+    return [
+        _issue_from_error(error, base, source)
+        for error in exc.errors()
+        if source.unalias(base + tuple(error["loc"])) not in source.broken
+    ]
+
+
+def _issue_from_error(error: Mapping[str, Any], base: Loc, source: SourceMap) -> SpecIssue:
+    loc: Loc = base + tuple(error["loc"])
+    kind, value = error["type"], error.get("input")
+    if loc and loc[-1] == "[key]":  # a bad mapping key: point at the key itself
+        return source.issue(loc[:-1], _clean_message(error["msg"]), at_key=True)
+    if kind == "missing":
+        return source.issue(loc[:-1], f"missing required key {loc[-1]!r}", at_key=True)
+    if kind == "extra_forbidden":
+        return source.issue(loc, _unknown_key_message(loc), at_key=True)
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return source.issue(loc, f"expected a mapping, got {_describe(value)}")
+    if kind == "list_type":
+        return source.issue(loc, f"expected a list, got {_describe(value)}")
+    if kind == "string_type":
+        return source.issue(loc, f"expected a string, got {_describe(value)}")
+    if kind == "too_short" and loc == ("servers",):
+        return source.issue(loc, "declare at least one server")
+    if kind == "literal_error":
+        return source.issue(loc, f"{_clean_message(error['msg'])}, got {value!r}")
+    return source.issue(loc, _clean_message(error["msg"]))
+
+
+def _unknown_key_message(loc: Loc) -> str:
+    allowed = _keys_at(loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    if close:
+        return f"unknown key {loc[-1]!r}; did you mean {close[0]!r}?"
+    return f"unknown key {loc[-1]!r}" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+
+
+def _clean_message(message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    return message.replace("Input should be", "expected")
+
+
+class _Validation:
+    """One pass over a document, collecting every issue it can find."""
+
+    def __init__(self, data: dict[str, Any], source: SourceMap, issues: list[SpecIssue]) -> None:
+        self.data = data
+        self.source = source
+        self.issues = issues
+
+    def run(self) -> Environment:
+        try:
+            SpecDocument.model_validate(self.data)
+            bad: set[Loc] = set()
+        except ValidationError as exc:
+            self.issues += _issues_from(exc, (), self.source)
+            bad = {tuple(error["loc"][:2]) for error in exc.errors()}
+        environment = self._part(EnvironmentSpec, "environment", bad)
+        defaults_valid = not any(loc[:1] == ("defaults",) for loc in bad)
+        raw_servers = self.data.get("servers")
+        raw_servers = raw_servers if isinstance(raw_servers, list) else []
+        names = [(index, item["name"]) for index, item in enumerate(raw_servers) if _has_string_name(item)]
+        self._report(check_unique_server_names(names))
+        servers: list[Server] = []
+        if environment is not None and defaults_valid:
+            server_names = [name for _, name in names]
+            for index, raw in enumerate(raw_servers):
+                if ("servers", index) not in bad and ("servers",) not in bad:
+                    server = self._server(index, raw, environment, server_names)
+                    if server is not None:
+                        servers.append(server)
+        if self.issues:
+            raise SpecError(self.issues)
+        assert environment is not None  # no issues means every part validated
+        return Environment(
+            api_version=API_VERSION,
+            name=environment.name,
+            cloud=environment.cloud,
+            subscription=environment.subscription,
+            resource_group=environment.resource_group,
+            location=environment.location,
+            servers=tuple(servers),
+            source=self.source.file,
+        )
+
+    def _part(self, model: type[ModelT], key: str, bad: set[Loc]) -> ModelT | None:
+        if any(bad_loc[:1] == (key,) for bad_loc in bad):
+            return None
+        try:
+            return model.model_validate(self.data.get(key))
+        except ValidationError:  # already reported by the whole-document pass
+            return None
+
+    def _report(self, findings: list[Finding]) -> None:
+        self.issues += [self.source.issue(f.loc, f.message, at_key=f.at_key) for f in findings]
+
+    def _server(
+        self, index: int, raw: dict[str, Any], environment: EnvironmentSpec, server_names: list[str]
+    ) -> Server | None:
+        loc: Loc = ("servers", index)
+        defaults = self.data.get("defaults") or {}
+        merged = _merge(defaults, raw, loc, ("defaults",), self.source.aliases)
+        try:
+            spec = ServerSpec.model_validate(merged)
+        except ValidationError as exc:  # only a merge can make a valid server invalid here
+            self.issues += _issues_from(exc, loc, self.source)
+            return None
+        verdict = check_server(index, spec, environment, server_names)
+        self._report(verdict.findings)
+        return None if verdict.findings else _normalise_server(spec, verdict, loc, self.source)
+
+
+def _has_string_name(item: object) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("name"), str)
+
+
+def _merge(
+    defaults: dict[str, Any],
+    server: dict[str, Any],
+    server_loc: Loc,
+    defaults_loc: Loc,
+    aliases: dict[Loc, Loc],
+) -> dict[str, Any]:
+    """Deep-merge `defaults` under `server` (server wins), recording where inherited values were written."""
+    merged = dict(server)
+    for key, default in defaults.items():
+        own = server.get(key, _ABSENT)
+        if own is _ABSENT:
+            merged[key] = default
+            aliases[(*server_loc, key)] = (*defaults_loc, key)
+        elif isinstance(own, dict) and isinstance(default, dict) and key not in _REPLACED_WHOLE:
+            merged[key] = _merge(default, own, (*server_loc, key), (*defaults_loc, key), aliases)
+    return merged
+
+
+_ABSENT = object()
+
+
+# --------------------------------------------------------------------------------------------------
+# Normalisation into the engine's model.
+# --------------------------------------------------------------------------------------------------
+
+
+def _required(value: T | None, what: str) -> T:
+    if value is None:  # the rules report these first; reaching here is a bug
+        raise RuntimeError(f"{what} should have been validated")
+    return value
+
+
+def _normalise_server(spec: ServerSpec, verdict: ServerVerdict, loc: Loc, source: SourceMap) -> Server:
+    tls = spec.tls or TlsSpec()
+    administrator = None
+    if spec.administrator is not None:
+        password = spec.administrator.password
+        administrator = Administrator(
+            login=spec.administrator.login,
+            password=SecretRef(
+                env_var=password.from_env,
+                key_vault_secret=password.key_vault_secret,
+                origin=source.location((*loc, "administrator", "password")),
+            ),
+        )
+    access: PublicAccess | PrivateAccess
+    if spec.access.public is not None:
+        rules = tuple(FirewallRule.from_spec(rule) for rule in spec.access.public.firewall_rules)
+        access = PublicAccess(firewall_rules=rules)
+    else:
+        private = _required(spec.access.private, "access.private")
+        access = PrivateAccess(subnet=private.subnet, private_dns_zone=private.private_dns_zone)
+    return Server(
+        name=spec.name,
+        version=_required(spec.version, "version"),
+        sku=_required(spec.sku, "sku"),
+        storage=_required(spec.storage, "storage"),
+        high_availability=spec.high_availability or HighAvailability(),
+        tags=dict(spec.tags or {}),
+        administrator=administrator,
+        authentication=spec.authentication or Authentication(),
+        tls=TlsPolicy(
+            require_secure_transport=tls.require_secure_transport,
+            min_version=tls.min_version,
+            max_version=tls.max_version,
+        ),
+        parameters={
+            name: normalise_parameter(name, value) for name, value in sorted((spec.parameters or {}).items())
+        },
+        access=access,
+        exceptions=tuple(spec.exceptions),
+        applied_exceptions=tuple(verdict.applied),
+        origin=source.location(loc),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Secrets: resolved on demand, never stored in the model.
+# --------------------------------------------------------------------------------------------------
+
+
+def resolve_password(server: Server, env: Mapping[str, str] | None = None) -> str:
+    """Read the administrator password of `server` from its source.
+
+    Only environment variables are resolved here; Key Vault references are resolved by the azure
+    layer (the spec layer does no network I/O).
+    """
+    administrator = server.administrator
+    if administrator is None:
+        raise SpecError(
+            [
+                _secret_issue(
+                    server.origin,
+                    f"server {server.name!r} has no administrator (password authentication is off)",
+                )
+            ]
+        )
+    ref = administrator.password
+    if ref.env_var is None:
+        raise SpecError(
+            [
+                _secret_issue(
+                    ref.origin,
+                    f"{ref.describe()}: Key Vault resolution is done by the azure layer, not the spec layer",
+                )
+            ]
+        )
+    environment = os.environ if env is None else env
+    value = environment.get(ref.env_var)
+    if not value:
+        raise SpecError(
+            [
+                _secret_issue(
+                    ref.origin,
+                    f"environment variable {ref.env_var} is not set; it holds the administrator password "
+                    f"of server {server.name!r}",
+                )
+            ]
+        )
+    return value
+
+
+def _secret_issue(origin: SourceLocation, message: str) -> SpecIssue:
+    return SpecIssue(origin.file, origin.line, origin.column, origin.key_path, message)
+
+
+__all__ = ["SourceMap", "format_key_path", "load_spec", "parse_spec", "resolve_password"]
