@@ -80,6 +80,12 @@ def find(state_dir: Path) -> RunningEmulator | None:
 
 
 def _alive(pid: int) -> bool:
+    # An emulator started by this very process stays a zombie until reaped; reap it here.
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -98,7 +98,7 @@ def serve(settings: EmulatorSettings) -> None:
         log_level="warning",
         lifespan="on",
         access_log=False,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=1,  # clients keep idle connections open
     )
     info = {
         "pid": os.getpid(),

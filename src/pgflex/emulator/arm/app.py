@@ -99,7 +99,7 @@ class EmulatorApp:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         response = await self._respond(scope["method"], path, query, headers, body, send)
         if response is not None:
-            await _send(send, response, head=scope["method"] == "HEAD")
+            await _send(send, response)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -128,6 +128,8 @@ class EmulatorApp:
         call = Call(method, path, query, body, self.base_url)
         response = await self._arm(call, principal, send)
         if response is not None:
+            if method == "HEAD":
+                response.body = None  # HEAD answers carry headers only
             self.recorder.write(call, response)
         return response
 
@@ -246,14 +248,14 @@ def _parse_json(raw: bytes) -> Any:
         raise InvalidRequest(f"The request content is not valid JSON: {problem}.") from None
 
 
-async def _send(send: Send, response: Response, *, head: bool = False) -> None:
+async def _send(send: Send, response: Response) -> None:
     payload = response.encoded()
     headers = [(b"content-type", b"application/json; charset=utf-8")] if payload else []
     headers.append((b"content-length", str(len(payload)).encode()))
     headers.append((b"x-ms-request-id", str(time.time_ns()).encode()))
     headers.extend((k.encode(), v.encode()) for k, v in response.headers.items())
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head else payload})
+    await send({"type": "http.response.body", "body": payload})
 
 
 async def _drop(send: Send) -> None:

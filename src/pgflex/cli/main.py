@@ -1,0 +1,39 @@
+"""``pgflex``: the command-line entry point.
+
+Imports stay lazy so that ``pgflex --help`` and ``--version`` start fast; each command imports
+what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from .emulator import emulator_app
+
+app = typer.Typer(
+    name="pgflex",
+    help="Deploy Azure Database for PostgreSQL Flexible Servers and prove their TLS posture.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(emulator_app, name="emulator")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"pgflex {version('pgflex')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """pgflex: declarative, verified, drift-free Flexible Servers."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,18 @@
+"""The emulator's data plane: a real, TLS-only PostgreSQL for every emulated Flexible Server."""
+
+from pgflex.emulator.dataplane.binaries import DataPlaneUnavailable, PostgresInstall, discover_installs
+from pgflex.emulator.dataplane.bootstrap import ALLOW_LIST_MESSAGE
+from pgflex.emulator.dataplane.cluster import DataPlaneError
+from pgflex.emulator.dataplane.config import AZURE_SSL_CIPHERS
+from pgflex.emulator.dataplane.manager import DataPlane, Endpoint
+
+__all__ = [
+    "ALLOW_LIST_MESSAGE",
+    "AZURE_SSL_CIPHERS",
+    "DataPlane",
+    "DataPlaneError",
+    "DataPlaneUnavailable",
+    "Endpoint",
+    "PostgresInstall",
+    "discover_installs",
+]

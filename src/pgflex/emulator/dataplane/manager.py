@@ -1,0 +1,511 @@
+"""The data plane: one real PostgreSQL per emulated Flexible Server.
+
+Layout under ``root``::
+
+    pg-<major>/              shadow install (copied postgres binary, trusted extension control files)
+    template-<major>/data    a stopped, bootstrapped cluster that new servers copy (reflink where possible)
+    settings-<major>.json    pg_settings of that major, to check parameters while servers are stopped
+    servers/<name>/
+        server.json          what the data plane knows (no secrets); "provisioned" marks a finished create
+        data/                PGDATA; azure.conf and emulator.conf are the managed settings
+        tls/                 server.crt (leaf + intermediate) and server.key (0600, PostgreSQL's owner)
+        run/                 private socket directory (under /tmp when this path is too long for a socket)
+        log/postgresql.log
+
+Every public method is synchronous and serialised per server name, so calls for different servers
+may run in parallel threads. PostgreSQL processes outlive the emulator process: a new ``DataPlane``
+on the same root adopts running servers and restarts dead ones (stale lock files are cleared).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import shutil
+import stat
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from psycopg import sql
+
+from pgflex.emulator.dataplane import config
+from pgflex.emulator.dataplane.binaries import (
+    PostgresInstall,
+    ShadowInstall,
+    choose_install,
+    discover_installs,
+    ensure_shadow_install,
+)
+from pgflex.emulator.dataplane.bootstrap import bootstrap
+from pgflex.emulator.dataplane.cluster import (
+    TEMPLATE_SOCKET_PORT,
+    Cluster,
+    DataPlaneError,
+    RunAs,
+    copy_data_dir,
+    free_port,
+    load_settings,
+    port_is_free,
+    private_socket_dir,
+)
+from pgflex.emulator.dataplane.scram import scram_verifier
+from pgflex.emulator.pki import CertificateAuthority
+
+log = logging.getLogger(__name__)
+
+_SERVER_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_RESERVED_LOGINS = frozenset({config.SUPERUSER, config.ADMIN_GROUP, "public"})
+_CERT_RENEW_BEFORE = dt.timedelta(days=30)
+_START_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+
+@dataclass
+class ServerRecord:
+    """What the data plane keeps about one server in ``server.json`` (never a password)."""
+
+    name: str
+    fqdn: str
+    requested_version: str
+    major: int
+    port: int
+    admin_login: str = ""
+    parameters: dict[str, str] = field(default_factory=dict)
+    firewall: list[tuple[str, str]] = field(default_factory=list)
+    public_access: bool = True
+    provisioned: bool = False
+
+
+class DataPlane:
+    """Creates, runs and configures the PostgreSQL clusters behind emulated servers."""
+
+    def __init__(
+        self,
+        root: Path,
+        ca: CertificateAuthority,
+        *,
+        postgres_bin: Path | None = None,
+        use_template: bool = True,
+    ) -> None:
+        self.root = root.resolve()
+        self.ca = ca
+        self.use_template = use_template  # False only to compare against initdb (see the benchmark)
+        self._installs = discover_installs(postgres_bin)
+        self._run_as = RunAs.detect()
+        (self.root / "servers").mkdir(parents=True, exist_ok=True)
+        self.root.chmod(stat.S_IMODE(self.root.stat().st_mode) | 0o755)
+        (self.root / "servers").chmod(0o755)
+        self._run_as.grant_traverse(self.root)
+        self._guard = threading.Lock()
+        self._server_locks: dict[str, threading.RLock] = {}
+        self._major_locks: dict[int, threading.Lock] = {}
+        # Ports of servers that exist (running or not), so that a new server never takes one of them.
+        self._reserved_ports: set[int] = {record.port for record in self._all_records()}
+
+    # --- public API -----------------------------------------------------------------------------------------
+
+    def binaries_info(self) -> str:
+        return "; ".join(f"PostgreSQL {i.version} at {i.bindir}" for i in self._installs)
+
+    def provision(
+        self,
+        name: str,
+        fqdn: str,
+        version: str,
+        admin_login: str,
+        admin_password: str,
+        parameters: Mapping[str, str],
+    ) -> Endpoint:
+        """Create and start a server; a finished one is just started, a half-made one is wiped and redone."""
+        with self._lock(name):
+            record = self._load(name)
+            if record is not None and record.provisioned:
+                self._start(record)
+                self.set_admin_password(name, admin_login, admin_password)
+                self.apply_parameters(name, parameters)
+                return Endpoint("127.0.0.1", self._require(name).port)
+            self._wipe(name)
+            return self._create(name, fqdn, version, admin_login, admin_password, parameters)
+
+    def start(self, name: str) -> Endpoint:
+        with self._lock(name):
+            record = self._require(name)
+            self._start(record)
+            return Endpoint("127.0.0.1", record.port)
+
+    def stop(self, name: str) -> None:
+        with self._lock(name):
+            record = self._load(name)
+            if record is not None:
+                self._cluster(record).stop()
+
+    def restart(self, name: str) -> None:
+        with self._lock(name):
+            record = self._require(name)
+            self._cluster(record).stop()
+            self._start(record)
+
+    def delete(self, name: str) -> None:
+        with self._lock(name):
+            folder = self._server_dir(name)
+            record = self._load(name)
+            if record is not None:
+                self._cluster(record).stop(mode="immediate")
+                self._release_port(record.port)
+            self._wipe(name)
+            log.info("deleted server %s (%s)", name, folder)
+
+    def set_admin_password(self, name: str, login: str, password: str) -> None:
+        """Create the administrator or change its password (the server is started briefly if stopped)."""
+        _check_login(login)
+        with self._lock(name):
+            record = self._require_created(name)
+            cluster = self._cluster(record)
+            was_running = cluster.is_running()
+            if not was_running:
+                self._start(record)
+            try:
+                _upsert_admin(cluster, login, password)
+            finally:
+                if not was_running:
+                    cluster.stop()
+            record.admin_login = login
+            self._save(record)
+
+    def apply_parameters(self, name: str, parameters: Mapping[str, str]) -> None:
+        """Write the full set of user overrides; dynamic ones apply now (reload), static ones on restart."""
+        with self._lock(name):
+            record = self._require_created(name)
+            record.parameters = {str(k): str(v) for k, v in parameters.items()}
+            self._save(record)
+            self._write_settings(record)
+            self._reload_if_running(record)
+
+    def pending_restart(self, name: str) -> set[str]:
+        with self._lock(name):
+            cluster = self._cluster(self._require(name))
+            if not cluster.is_running():
+                return set()
+            return set(cluster.query_column("SELECT name FROM pg_settings WHERE pending_restart"))
+
+    def apply_firewall(self, name: str, rules: Sequence[tuple[str, str]], public_access: bool) -> None:
+        networks = config.firewall_networks(rules, public_access)  # validate before writing anything
+        with self._lock(name):
+            record = self._require_created(name)
+            record.firewall = [(start, end) for start, end in rules]
+            record.public_access = public_access
+            self._save(record)
+            self._cluster(record).write_file(
+                "pg_hba.conf", config.render_hba(networks, self._require_tls(record))
+            )
+            self._reload_if_running(record)
+
+    def endpoint(self, name: str) -> Endpoint | None:
+        """Where the server listens (or listened last, when stopped); None for an unknown server."""
+        with self._lock(name):
+            record = self._load(name)
+            if record is None or not record.provisioned:
+                return None
+            return Endpoint("127.0.0.1", record.port)
+
+    def is_running(self, name: str) -> bool:
+        with self._lock(name):
+            record = self._load(name)
+            return record is not None and self._cluster(record).is_running()
+
+    def version_used(self, name: str) -> str:
+        with self._lock(name):
+            return str(self._require(name).major)
+
+    def shutdown_all(self) -> None:
+        names = [record.name for record in self._all_records()]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(self.stop, names))
+
+    # --- creation -------------------------------------------------------------------------------------------
+
+    def _create(
+        self,
+        name: str,
+        fqdn: str,
+        version: str,
+        admin_login: str,
+        admin_password: str,
+        parameters: Mapping[str, str],
+    ) -> Endpoint:
+        _check_login(admin_login)
+        install = choose_install(self._installs, version)
+        if str(install.major) != version.strip():
+            log.info("PostgreSQL %s is not installed; server %s uses %s", version, name, install.major)
+        shadow = self._shadow(install)
+        folder = self._server_dir(name)
+        folder.mkdir(mode=0o755)
+        record = ServerRecord(
+            name=name,
+            fqdn=fqdn,
+            requested_version=version,
+            major=install.major,
+            port=self._reserve_port(),
+            parameters={str(k): str(v) for k, v in parameters.items()},
+        )
+        self._save(record)
+        if self.use_template:
+            copy_data_dir(self._ensure_template(install, shadow) / "data", folder / "data")
+        else:
+            self._build_cluster(folder, install, shadow)
+        self._issue_certificate(record)
+        self._write_settings(record)
+        self._start(record)
+        _upsert_admin(self._cluster(record), admin_login, admin_password)
+        record.admin_login = admin_login
+        record.provisioned = True
+        self._save(record)
+        return Endpoint("127.0.0.1", record.port)
+
+    def _ensure_template(self, install: PostgresInstall, shadow: ShadowInstall) -> Path:
+        target = self.root / f"template-{install.major}"
+        with self._major_lock(install.major):
+            if (target / ".complete").exists():
+                return target
+            scratch = self.root / f".template-{install.major}.building"
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir(mode=0o755)
+            self._build_cluster(scratch, install, shadow)
+            (scratch / ".complete").touch()
+            shutil.rmtree(target, ignore_errors=True)
+            scratch.rename(target)
+            return target
+
+    def _build_cluster(self, folder: Path, install: PostgresInstall, shadow: ShadowInstall) -> None:
+        """initdb, then start once on a private socket (no TCP) to create roles and the allow-list trigger."""
+        socket_dir = private_socket_dir(folder / "run", self._run_as)
+        cluster = Cluster(
+            folder / "data",
+            socket_dir=socket_dir,
+            port=TEMPLATE_SOCKET_PORT,
+            postgres=shadow.postgres,
+            install=install,
+            run_as=self._run_as,
+        )
+        cluster.initdb()
+        cluster.write_file("emulator.conf", config.render_template_conf(socket_dir))
+        cluster.write_file("pg_hba.conf", config.render_hba([], require_tls=True))
+        cluster.write_file("pg_ident.conf", config.render_ident([self._run_as.emulator_user]))
+        cluster.start()
+        try:
+            bootstrap(cluster)
+            if not self._settings_path(install.major).exists():
+                cluster.dump_settings(self._settings_path(install.major))
+        finally:
+            cluster.stop()
+            shutil.rmtree(cluster.log_file.parent, ignore_errors=True)
+            shutil.rmtree(socket_dir, ignore_errors=True)
+
+    def _issue_certificate(self, record: ServerRecord) -> None:
+        tls = self._run_as.make_dir(self._server_dir(record.name) / "tls")
+        issued = self.ca.issue_server_certificate([record.fqdn], tls, "server")
+        self._run_as.own(issued.cert_path)
+        self._run_as.own(issued.key_path)  # PostgreSQL insists its key is 0600 and its own
+
+    def _certificate_needs_renewal(self, record: ServerRecord) -> bool:
+        cert_path = self._server_dir(record.name) / "tls" / "server.crt"
+        if not cert_path.exists() or not (cert_path.parent / "server.key").exists():
+            return True
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        return cert.not_valid_after_utc - dt.datetime.now(dt.UTC) < _CERT_RENEW_BEFORE
+
+    # --- running --------------------------------------------------------------------------------------------
+
+    def _start(self, record: ServerRecord) -> None:
+        """Start unless running; choose a new port when ours was taken meanwhile (the record keeps it)."""
+        cluster = self._cluster(record)
+        if cluster.is_running():
+            return
+        if self._certificate_needs_renewal(record):
+            self._issue_certificate(record)
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            if not port_is_free(record.port):
+                self._release_port(record.port)
+                record.port = self._reserve_port()
+                self._save(record)
+            self._write_emulator_conf(record)
+            try:
+                self._cluster(record).start()
+                return
+            except DataPlaneError as exc:
+                if "could not bind" not in str(exc) or attempt == _START_ATTEMPTS:
+                    raise
+                log.info("port %s of %s was taken; trying another", record.port, record.name)
+
+    def _reload_if_running(self, record: ServerRecord) -> None:
+        cluster = self._cluster(record)
+        if cluster.is_running():
+            cluster.reload()
+
+    # --- configuration files --------------------------------------------------------------------------------
+
+    def _write_settings(self, record: ServerRecord) -> None:
+        """azure.conf from the parameters, and pg_hba.conf (require_secure_transport decides TLS-only)."""
+        install = choose_install(self._installs, str(record.major))
+        pkglibdir = self._pkglibdir(install)
+        text, skipped = config.render_azure_conf(record.parameters, self._settings(install.major), pkglibdir)
+        if skipped:
+            log.info("server %s: parameters not written to postgresql: %s", record.name, ", ".join(skipped))
+        cluster = self._cluster(record)
+        cluster.write_file("azure.conf", text)
+        networks = config.firewall_networks(record.firewall, record.public_access)
+        cluster.write_file("pg_hba.conf", config.render_hba(networks, self._require_tls(record)))
+        cluster.write_file("pg_ident.conf", config.render_ident([self._run_as.emulator_user]))
+
+    def _write_emulator_conf(self, record: ServerRecord) -> None:
+        folder = self._server_dir(record.name)
+        text = config.render_emulator_conf(
+            port=record.port,
+            socket_dir=private_socket_dir(folder / "run", self._run_as),
+            cert_file=folder / "tls" / "server.crt",
+            key_file=folder / "tls" / "server.key",
+            cluster_name=record.name,
+        )
+        self._cluster(record).write_file("emulator.conf", text)
+
+    @staticmethod
+    def _require_tls(record: ServerRecord) -> bool:
+        lowered = {k.strip().lower(): v for k, v in record.parameters.items()}
+        return config.is_on(lowered.get(config.REQUIRE_SECURE_TRANSPORT, "on"))
+
+    def _settings(self, major: int) -> dict[str, config.SettingSpec]:
+        path = self._settings_path(major)
+        if not path.exists():
+            raise DataPlaneError(
+                f"{path} is missing; it is written when the first cluster of {major} is built"
+            )
+        return load_settings(path)
+
+    def _settings_path(self, major: int) -> Path:
+        return self.root / f"settings-{major}.json"
+
+    @staticmethod
+    def _pkglibdir(install: PostgresInstall) -> Path:
+        return install.bindir.parent / "lib"
+
+    # --- bookkeeping ----------------------------------------------------------------------------------------
+
+    def _cluster(self, record: ServerRecord) -> Cluster:
+        install = choose_install(self._installs, str(record.major))
+        folder = self._server_dir(record.name)
+        return Cluster(
+            folder / "data",
+            socket_dir=private_socket_dir(folder / "run", self._run_as),
+            port=record.port,
+            postgres=self._shadow(install).postgres,
+            install=install,
+            run_as=self._run_as,
+        )
+
+    def _shadow(self, install: PostgresInstall) -> ShadowInstall:
+        return ensure_shadow_install(install, self.root)
+
+    def _server_dir(self, name: str) -> Path:
+        if not _SERVER_NAME_RE.match(name):
+            raise ValueError(f"invalid server name {name!r}")
+        return self.root / "servers" / name
+
+    def _load(self, name: str) -> ServerRecord | None:
+        path = self._server_dir(name) / "server.json"
+        try:
+            raw = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        raw["firewall"] = [tuple(rule) for rule in raw.get("firewall", [])]
+        return ServerRecord(**raw)
+
+    def _save(self, record: ServerRecord) -> None:
+        path = self._server_dir(record.name) / "server.json"
+        config.write_atomically(path, json.dumps(asdict(record), indent=2), mode=0o600)
+
+    def _all_records(self) -> list[ServerRecord]:
+        folders = sorted((self.root / "servers").iterdir())
+        records = [self._load(folder.name) for folder in folders if _SERVER_NAME_RE.match(folder.name)]
+        return [record for record in records if record is not None]
+
+    def _require_created(self, name: str) -> ServerRecord:
+        record = self._load(name)
+        if record is None:
+            raise DataPlaneError(f"server {name!r} does not exist in the data plane")
+        return record
+
+    def _require(self, name: str) -> ServerRecord:
+        record = self._require_created(name)
+        if not record.provisioned:
+            raise DataPlaneError(f"server {name!r} was never fully provisioned; provision it again")
+        return record
+
+    def _wipe(self, name: str) -> None:
+        """Remove a server's files, stopping whatever PostgreSQL still runs there (e.g. after a crash)."""
+        folder = self._server_dir(name)
+        if (folder / "data" / "postmaster.pid").exists():
+            install = self._installs[0]
+            Cluster(
+                folder / "data",
+                socket_dir=private_socket_dir(folder / "run", self._run_as),
+                port=0,
+                postgres=install.program("postgres"),
+                install=install,
+                run_as=self._run_as,
+            ).stop(mode="immediate")
+        socket_dir = private_socket_dir(folder / "run", self._run_as) if folder.exists() else None
+        if socket_dir is not None and folder not in socket_dir.parents:
+            shutil.rmtree(socket_dir, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def _lock(self, name: str) -> threading.RLock:
+        with self._guard:
+            return self._server_locks.setdefault(name, threading.RLock())
+
+    def _major_lock(self, major: int) -> threading.Lock:
+        with self._guard:
+            return self._major_locks.setdefault(major, threading.Lock())
+
+    def _reserve_port(self) -> int:
+        with self._guard:
+            while True:
+                port = free_port()
+                if port not in self._reserved_ports:
+                    self._reserved_ports.add(port)
+                    return port
+
+    def _release_port(self, port: int) -> None:
+        with self._guard:
+            self._reserved_ports.discard(port)
+
+
+def _check_login(login: str) -> None:
+    if not login or login.lower() in _RESERVED_LOGINS or login.lower().startswith(("pg_", "azure_")):
+        raise ValueError(f"{login!r} cannot be the administrator login")
+
+
+def _upsert_admin(cluster: Cluster, login: str, password: str) -> None:
+    """The Azure administrator: LOGIN, CREATEDB, CREATEROLE, member of azure_pg_admin, never superuser."""
+    secret = sql.Literal(scram_verifier(password) or password)
+    role = sql.Identifier(login)
+    exists = login in cluster.query_column("SELECT rolname FROM pg_roles")
+    verb = sql.SQL("ALTER") if exists else sql.SQL("CREATE")
+    cluster.execute(
+        [
+            sql.SQL("{} ROLE {} WITH LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE PASSWORD {}").format(
+                verb, role, secret
+            ),
+            sql.SQL("GRANT {} TO {}").format(sql.Identifier(config.ADMIN_GROUP), role),
+        ]
+    )
