@@ -321,6 +321,15 @@ RESOURCE_ROUTES: Final = (
         ("200", "204"),
         patch=True,
     ),
+    # "ALL" lists record sets of every type; the emulator keeps only A records, so their shape applies.
+    ResourceRoute(
+        "ARecordSet",
+        "privatedns",
+        _ZONES + "/{privateZoneName}/ALL",
+        _ZONES + "/{privateZoneName}/ALL/{relativeRecordSetName}",
+        (),
+        (),
+    ),
     ResourceRoute(
         "ResourceGroup",
         "resources",

@@ -77,6 +77,13 @@ class EmulatorHandle:
     def tune(self, **changes: Any) -> None:
         self.admin().settings(changes)
 
+    def reset_request_count(self) -> None:
+        self.admin().reset_stats()
+
+    def request_count(self, kind: str = "arm") -> int:
+        """Resource Manager requests the emulator received since the last reset (admin calls excluded)."""
+        return int(self.admin().stats().get(kind, 0))
+
     def environment(self) -> dict[str, str]:
         assert self.running is not None
         return self.running.client_environment()

@@ -43,7 +43,6 @@ class PrivateDns:
                 "maxNumberOfVirtualNetworkLinks": MAX_LINKS,
                 "maxNumberOfVirtualNetworkLinksWithRegistration": 100,
                 "provisioningState": "Succeeded",
-                "internalId": existing.body["properties"]["internalId"] if existing else str(uuid.uuid4()),
             },
         }
         self._ctx.store.put(Record(zone_id, DNS_ZONE_TYPE, subscription, resource_group, "", body=resource))
@@ -109,7 +108,6 @@ class PrivateDns:
             "properties": {
                 "virtualNetwork": {"id": vnet.body["id"]},
                 "registrationEnabled": bool(properties.get("registrationEnabled", False)),
-                "resolutionPolicy": properties.get("resolutionPolicy", "Default"),
                 "virtualNetworkLinkState": "Completed",
                 "provisioningState": "Succeeded",
             },
