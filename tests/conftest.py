@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+
 from support.armspec import ArmSpec
 from support.emulator import Clients, EmulatorHandle, make_handle, unique
 
@@ -52,7 +53,11 @@ def assert_conforming(handle: EmulatorHandle, spec: ArmSpec) -> None:
     for line in handle.new_record_lines():
         entry = json.loads(line)
         for problem in spec.validate_response(
-            entry["method"], entry["path"], entry["status"], entry["response_body"], entry.get("response_headers")
+            entry["method"],
+            entry["path"],
+            entry["status"],
+            entry["response_body"],
+            entry.get("response_headers"),
         ):
             problems.append(f"{entry['method']} {entry['path']} -> {entry['status']}: {problem}")
     assert not problems, "responses that do not conform to the specification:\n" + "\n".join(problems[:20])
@@ -73,4 +78,3 @@ def resource_group(clients: Clients) -> str:
 @pytest.fixture
 def server_name() -> str:
     return unique("pg")
-

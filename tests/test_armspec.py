@@ -127,9 +127,7 @@ def test_example_names_map_to_routes() -> None:
 def test_wrong_type_is_rejected(spec: ArmSpec) -> None:
     server = _example_body(spec, "ServersGet")
     server["properties"]["version"] = 16
-    assert spec.validate_response("GET", SERVER, 200, server) == [
-        "$.properties.version: 16 is not of type 'string'"
-    ]
+    assert spec.validate_response("GET", SERVER, 200, server) == ["$.properties.version: 16 is not of type 'string'"]
 
 
 def test_missing_required_property_is_rejected(spec: ArmSpec) -> None:
@@ -148,9 +146,7 @@ def test_required_property_from_a_base_in_another_file_is_enforced(spec: ArmSpec
 def test_cross_file_definitions_are_checked(spec: ArmSpec) -> None:
     server = _example_body(spec, "ServersGet")
     server["systemData"] = {"createdAt": 5}  # common-types v6 systemData
-    assert spec.validate_response("GET", SERVER, 200, server) == [
-        "$.systemData.createdAt: 5 is not of type 'string'"
-    ]
+    assert spec.validate_response("GET", SERVER, 200, server) == ["$.systemData.createdAt: 5 is not of type 'string'"]
 
 
 def test_undeclared_property_is_rejected(spec: ArmSpec) -> None:
@@ -166,9 +162,7 @@ def test_enums_are_open_but_typed(spec: ArmSpec) -> None:
     server["properties"]["state"] = "SomeFutureState"
     assert spec.validate_response("GET", SERVER, 200, server) == []
     server["properties"]["state"] = 3
-    assert spec.validate_response("GET", SERVER, 200, server) == [
-        "$.properties.state: 3 is not of type 'string'"
-    ]
+    assert spec.validate_response("GET", SERVER, 200, server) == ["$.properties.state: 3 is not of type 'string'"]
 
 
 def test_list_items_are_checked(spec: ArmSpec) -> None:
@@ -191,9 +185,7 @@ def test_converter_handles_nullable_and_untyped_enums(tmp_path: Path) -> None:
         "type": ["string", "null"]
     }
     assert converter.convert({"enum": ["A", "B"]}, base) == {"type": "string"}
-    closed = converter.convert(
-        {"type": "object", "properties": {"a": {"type": "integer", "readOnly": True}}}, base
-    )
+    closed = converter.convert({"type": "object", "properties": {"a": {"type": "integer", "readOnly": True}}}, base)
     assert closed == {
         "type": "object",
         "properties": {"a": {"type": "integer"}},
@@ -205,10 +197,7 @@ def test_converter_handles_nullable_and_untyped_enums(tmp_path: Path) -> None:
 
 
 def test_error_body_must_be_the_arm_envelope(spec: ArmSpec) -> None:
-    assert (
-        spec.validate_response("GET", SERVER, 404, {"error": {"code": "ResourceNotFound", "message": "no"}})
-        == []
-    )
+    assert spec.validate_response("GET", SERVER, 404, {"error": {"code": "ResourceNotFound", "message": "no"}}) == []
     assert spec.validate_response("GET", SERVER, 404, {"error": {"message": "no"}}) == [
         "$.error.code: required string missing"
     ]
@@ -245,9 +234,7 @@ def test_literal_segments_match_case_insensitively(spec: ArmSpec) -> None:
     variants = (
         FIREWALL_RULE,
         FIREWALL_RULE.replace("resourceGroups", "resourcegroups").replace("firewallRules", "FIREWALLRULES"),
-        FIREWALL_RULE.replace(
-            "Microsoft.DBforPostgreSQL/flexibleServers", "microsoft.dbforpostgresql/FlexibleServers"
-        ),
+        FIREWALL_RULE.replace("Microsoft.DBforPostgreSQL/flexibleServers", "microsoft.dbforpostgresql/FlexibleServers"),
         FIREWALL_RULE + "?api-version=2026-10-01",
         FIREWALL_RULE + "/",
     )
@@ -400,8 +387,7 @@ def test_validate_record_file(spec: ArmSpec, tmp_path: Path) -> None:
     record_file = tmp_path / "record.jsonl"
     record_file.write_text("\n".join(json.dumps(record) for record in records) + "\n\nnot json\n")
     assert validate_record_file(record_file, spec) == [
-        f"line 2: PUT {SERVER} -> 200: status 200 is not declared by Servers_CreateOrUpdate"
-        " (declared: 202, default)",
+        f"line 2: PUT {SERVER} -> 200: status 200 is not declared by Servers_CreateOrUpdate (declared: 202, default)",
         f"line 3: GET {SERVER} -> 404: $.error.code: required string missing",
         "line 5: not a record (Expecting value: line 1 column 1 (char 0))",
     ]

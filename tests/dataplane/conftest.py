@@ -89,9 +89,7 @@ class Server:
         if legacy:
             context.set_ciphers("ALL:@SECLEVEL=0")  # otherwise OpenSSL 3 sends no TLS 1.0/1.1 ClientHello
         with warnings.catch_warnings():
-            warnings.simplefilter(
-                "ignore", DeprecationWarning
-            )  # TLS 1.0/1.1 are deprecated: that is the point
+            warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0/1.1 are deprecated: that is the point
             if minimum is not None:
                 context.minimum_version = minimum
             if maximum is not None:

@@ -35,8 +35,7 @@ def test_admin_sees_other_sessions_in_pg_stat_ssl(server: Server) -> None:
     with server.connect(user="app", password="app-password-1") as other, server.connect() as admin:
         other_pid = other.pgconn.backend_pid
         row = admin.execute(
-            "SELECT a.usename, s.ssl, s.version FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)"
-            " WHERE pid = %s",
+            "SELECT a.usename, s.ssl, s.version FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE pid = %s",
             [other_pid],
         ).fetchone()
     assert row is not None

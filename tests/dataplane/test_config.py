@@ -28,9 +28,7 @@ def _render(parameters: dict[str, str], pkglibdir: Path = Path("/nonexistent")) 
 
 
 def test_known_parameters_are_written_quoted_and_unknown_ones_skipped() -> None:
-    text, skipped = _render(
-        {"max_connections": "200", "search_path": "it's", "pgbouncer.enabled": "true", "port": "1"}
-    )
+    text, skipped = _render({"max_connections": "200", "search_path": "it's", "pgbouncer.enabled": "true", "port": "1"})
     assert "max_connections = '200'\n" in text
     assert "search_path = 'it''s'\n" in text
     assert "pgbouncer" not in text

@@ -9,9 +9,7 @@ from .conftest import Server
 
 pytestmark = pytest.mark.dataplane
 
-REFUSAL = (
-    'Extension "sslinfo" is not allow-listed for "azure_pg_admin" users in Azure Database for PostgreSQL'
-)
+REFUSAL = 'Extension "sslinfo" is not allow-listed for "azure_pg_admin" users in Azure Database for PostgreSQL'
 
 
 def test_sslinfo_refused_until_allow_listed_then_reports_tls(server: Server) -> None:

@@ -114,9 +114,7 @@ def test_delete_removes_everything_and_is_idempotent(dataplane: DataPlane, ca: C
     dataplane.delete(server.name)
 
 
-def test_provision_is_idempotent_and_redoes_half_made_servers(
-    dataplane: DataPlane, ca: CertificateAuthority
-) -> None:
+def test_provision_is_idempotent_and_redoes_half_made_servers(dataplane: DataPlane, ca: CertificateAuthority) -> None:
     name = new_server_name()
     folder = dataplane.root / "servers" / name
     folder.mkdir(parents=True)
@@ -134,9 +132,7 @@ def test_provision_is_idempotent_and_redoes_half_made_servers(
     dataplane.delete(name)
 
 
-def test_unavailable_major_falls_back_to_the_newest_installed(
-    dataplane: DataPlane, ca: CertificateAuthority
-) -> None:
+def test_unavailable_major_falls_back_to_the_newest_installed(dataplane: DataPlane, ca: CertificateAuthority) -> None:
     name = new_server_name()
     dataplane.provision(name, f"{name}.postgres.database.azure.com", "11", ADMIN, PASSWORD, {})
     newest = discover_installs()[0]

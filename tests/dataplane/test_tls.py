@@ -17,9 +17,7 @@ pytestmark = pytest.mark.dataplane
 def test_psycopg_connects_with_verify_full_and_server_sees_tls(server: Server) -> None:
     with server.connect() as conn:
         assert conn.pgconn.ssl_in_use
-        row = conn.execute(
-            "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
-        ).fetchone()
+        row = conn.execute("SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
     assert row is not None
     ssl_used, version, cipher = row
     assert ssl_used is True

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from support.emulator import Clients, EmulatorHandle, server_body
 
 from pgflex.emulator.models.parameters import catalogue
+from support.emulator import Clients, EmulatorHandle, server_body
 
 
 @pytest.fixture
@@ -54,7 +54,9 @@ def test_update_keeps_the_users_spelling(clients: Clients, resource_group: str, 
 
 def test_put_variant_updates_too(clients: Clients, resource_group: str, server: str) -> None:
     body = {"properties": {"value": "TLSv1.3", "source": "user-override"}}
-    result = clients.postgres.configurations.begin_put(resource_group, server, "ssl_min_protocol_version", body).result()
+    result = clients.postgres.configurations.begin_put(
+        resource_group, server, "ssl_min_protocol_version", body
+    ).result()
     assert result.value == "TLSv1.3"
 
 

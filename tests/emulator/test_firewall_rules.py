@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
 from support.emulator import Clients, server_body
 
 
@@ -19,8 +20,14 @@ def _rule(start: str, end: str) -> dict[str, object]:
 
 def test_rule_lifecycle(clients: Clients, resource_group: str, server: str) -> None:
     rules = clients.postgres.firewall_rules
-    created = rules.begin_create_or_update(resource_group, server, "office", _rule("203.0.113.0", "203.0.113.255")).result()
-    assert (created.name, created.start_ip_address, created.end_ip_address) == ("office", "203.0.113.0", "203.0.113.255")
+    created = rules.begin_create_or_update(
+        resource_group, server, "office", _rule("203.0.113.0", "203.0.113.255")
+    ).result()
+    assert (created.name, created.start_ip_address, created.end_ip_address) == (
+        "office",
+        "203.0.113.0",
+        "203.0.113.255",
+    )
     rules.begin_create_or_update(resource_group, server, "office", _rule("203.0.113.0", "203.0.113.127")).result()
     assert rules.get(resource_group, server, "office").end_ip_address == "203.0.113.127"
     rules.begin_create_or_update(resource_group, server, "ci.runner_1", _rule("198.51.100.7", "198.51.100.7")).result()

@@ -11,6 +11,7 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
+
 from support.emulator import EmulatorHandle
 
 
@@ -37,7 +38,10 @@ SERVERS_PATH = (
         ({}, "AuthenticationFailed"),
         ({"Authorization": "Basic dXNlcjpwYXNz"}, "InvalidAuthenticationToken"),
         ({"Authorization": "Bearer not.a.token"}, "InvalidAuthenticationToken"),
-        ({"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJvaWQiOiJ4In0.c2lnbmF0dXJl"}, "InvalidAuthenticationToken"),
+        (
+            {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJvaWQiOiJ4In0.c2lnbmF0dXJl"},
+            "InvalidAuthenticationToken",
+        ),
     ],
 )
 def test_requests_without_a_valid_token_get_401_with_an_arm_error(

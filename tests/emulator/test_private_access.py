@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 from azure.core.exceptions import HttpResponseError
+
 from support.emulator import Clients, server_body, unique
 
 DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
@@ -21,7 +22,9 @@ class Network:
 
 def _network(clients: Clients, group: str, *, delegated: bool = True, zone: str | None = None) -> Network:
     vnet = clients.network.virtual_networks.begin_create_or_update(
-        group, "vnet", {"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.20.0.0/16"]}}}
+        group,
+        "vnet",
+        {"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.20.0.0/16"]}}},
     ).result()
     delegations = [{"name": "pg", "properties": {"serviceName": DELEGATION}}] if delegated else []
     subnet = clients.network.subnets.begin_create_or_update(
@@ -33,14 +36,21 @@ def _network(clients: Clients, group: str, *, delegated: bool = True, zone: str 
         group,
         zone_name,
         "vnet-link",
-        {"location": "global", "properties": {"virtualNetwork": {"id": vnet.id}, "registrationEnabled": False}},
+        {
+            "location": "global",
+            "properties": {"virtualNetwork": {"id": vnet.id}, "registrationEnabled": False},
+        },
     ).result()
     assert vnet.id and subnet.id and created_zone.id
     return Network(vnet.id, subnet.id, created_zone.id, zone_name)
 
 
 def _private(network: Network, **extra: str) -> dict[str, str]:
-    return {"delegatedSubnetResourceId": network.subnet_id, "privateDnsZoneArmResourceId": network.zone_id, **extra}
+    return {
+        "delegatedSubnetResourceId": network.subnet_id,
+        "privateDnsZoneArmResourceId": network.zone_id,
+        **extra,
+    }
 
 
 def test_private_server_gets_disabled_public_access_and_a_dns_record(
@@ -70,12 +80,19 @@ def test_private_server_gets_disabled_public_access_and_a_dns_record(
     assert [r.name for r in clients.dns.record_sets.list(resource_group, network.zone_name)] == []
 
 
-def test_firewall_rules_are_refused_on_a_private_server(clients: Clients, resource_group: str, server_name: str) -> None:
+def test_firewall_rules_are_refused_on_a_private_server(
+    clients: Clients, resource_group: str, server_name: str
+) -> None:
     network = _network(clients, resource_group)
-    clients.postgres.servers.begin_create_or_update(resource_group, server_name, server_body(network=_private(network))).result()
+    clients.postgres.servers.begin_create_or_update(
+        resource_group, server_name, server_body(network=_private(network))
+    ).result()
     with pytest.raises(HttpResponseError) as raised:
         clients.postgres.firewall_rules.begin_create_or_update(
-            resource_group, server_name, "any", {"properties": {"startIpAddress": "10.0.0.1", "endIpAddress": "10.0.0.1"}}
+            resource_group,
+            server_name,
+            "any",
+            {"properties": {"startIpAddress": "10.0.0.1", "endIpAddress": "10.0.0.1"}},
         )
     assert raised.value.error is not None and raised.value.error.code == "FirewallRuleNotSupportedForPrivateAccess"
 
@@ -85,7 +102,12 @@ def test_firewall_rules_are_refused_on_a_private_server(clients: Clients, resour
     [
         (False, None, {}, "SubnetNotDelegated"),
         (True, "private.postgres.database", {}, "PrivateDnsZoneHasWrongZoneSuffix"),
-        (True, None, {"publicNetworkAccess": "Enabled"}, "ConflictingPublicNetworkAccessAndVirtualNetworkConfiguration"),
+        (
+            True,
+            None,
+            {"publicNetworkAccess": "Enabled"},
+            "ConflictingPublicNetworkAccessAndVirtualNetworkConfiguration",
+        ),
     ],
 )
 def test_private_access_rules_are_enforced(
@@ -108,13 +130,18 @@ def test_private_access_rules_are_enforced(
 def test_zone_equal_to_the_server_host_name_is_refused(clients: Clients, resource_group: str, server_name: str) -> None:
     network = _network(clients, resource_group, zone=f"{server_name}.postgres.database.azure.com")
     with pytest.raises(HttpResponseError) as raised:
-        clients.postgres.servers.begin_create_or_update(resource_group, server_name, server_body(network=_private(network)))
+        clients.postgres.servers.begin_create_or_update(
+            resource_group, server_name, server_body(network=_private(network))
+        )
     assert raised.value.error is not None and raised.value.error.code == "PrivateDnsZoneHasWrongZoneSuffix"
 
 
 def test_subnet_must_lie_inside_its_vnet_and_not_overlap(clients: Clients, resource_group: str) -> None:
     _network(clients, resource_group)
-    for prefix, code in (("10.99.0.0/24", "NetcfgSubnetRangeOutsideVnet"), ("10.20.1.128/25", "NetcfgSubnetRangesOverlap")):
+    for prefix, code in (
+        ("10.99.0.0/24", "NetcfgSubnetRangeOutsideVnet"),
+        ("10.20.1.128/25", "NetcfgSubnetRangesOverlap"),
+    ):
         with pytest.raises(HttpResponseError) as raised:
             clients.network.subnets.begin_create_or_update(
                 resource_group, "vnet", "other", {"properties": {"addressPrefix": prefix}}

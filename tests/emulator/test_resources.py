@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from support.emulator import Clients, server_body, unique
 
 from pgflex.emulator.settings import DEFAULT_SUBSCRIPTION
+from support.emulator import Clients, server_body, unique
 
 
 def test_subscriptions_list_and_get(clients: Clients) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+
 from support.emulator import Clients, EmulatorHandle, server_body, unique
 
 
@@ -34,7 +35,9 @@ def test_patch_updates_tags_and_storage(clients: Clients, resource_group: str, s
     servers = clients.postgres.servers
     servers.begin_create_or_update(resource_group, server_name, server_body()).result()
     updated = servers.begin_update(
-        resource_group, server_name, {"tags": {"env": "dev"}, "properties": {"storage": {"storageSizeGB": 64}}}
+        resource_group,
+        server_name,
+        {"tags": {"env": "dev"}, "properties": {"storage": {"storageSizeGB": 64}}},
     ).result()
     assert updated.tags == {"env": "dev"}
     assert updated.storage is not None and updated.storage.storage_size_gb == 64
@@ -75,7 +78,10 @@ def test_a_busy_server_refuses_other_writes_with_server_busy(
     assert postgres.servers.get(resource_group, server_name).state == "Updating"
     with pytest.raises(ResourceExistsError) as raised:
         postgres.configurations.begin_update(
-            resource_group, server_name, "log_connections", {"properties": {"value": "off", "source": "user-override"}}
+            resource_group,
+            server_name,
+            "log_connections",
+            {"properties": {"value": "off", "source": "user-override"}},
         )
     assert raised.value.status_code == 409
     assert raised.value.error is not None and raised.value.error.code == "ServerBusy"

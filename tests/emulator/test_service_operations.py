@@ -35,5 +35,7 @@ def test_capabilities_let_a_client_pick_versions_and_skus(clients: Clients) -> N
     burstable = editions["Burstable"]
     assert burstable.default_sku_name == "Standard_B1ms"
     assert "Standard_B1ms" in [s.name for s in burstable.supported_server_skus or []]
-    sizes = [s.storage_size_mb for e in burstable.supported_storage_editions or [] for s in e.supported_storage_mb or []]
+    sizes = [
+        s.storage_size_mb for e in burstable.supported_storage_editions or [] for s in e.supported_storage_mb or []
+    ]
     assert 32768 in sizes

@@ -45,9 +45,7 @@ def test_local_private_server_creates_its_network() -> None:
 
 
 @pytest.mark.parametrize("name", ["public.yaml", "private.yaml"])
-def test_azure_examples_load_with_the_subscription_from_the_environment(
-    name: str, azure_env: dict[str, str]
-) -> None:
+def test_azure_examples_load_with_the_subscription_from_the_environment(name: str, azure_env: dict[str, str]) -> None:
     env = load_spec(INFRA / name, env=azure_env)
     assert env.cloud == "AzureCloud"
     assert env.subscription == SUBSCRIPTION
@@ -65,9 +63,7 @@ def test_azure_example_without_the_subscription_variable_names_it() -> None:
 def test_public_example_normalises_its_rules_and_parameters(azure_env: dict[str, str]) -> None:
     server = load_spec(INFRA / "public.yaml", env=azure_env).server("pgflex-dev-public")
     assert isinstance(server.access, PublicAccess)
-    rules = {
-        rule.name: (rule.start_ip, rule.end_ip, rule.written_as) for rule in server.access.firewall_rules
-    }
+    rules = {rule.name: (rule.start_ip, rule.end_ip, rule.written_as) for rule in server.access.firewall_rules}
     assert rules == {
         "office": ("203.0.113.0", "203.0.113.255", "203.0.113.0/24"),
         "ci": ("198.51.100.10", "198.51.100.20", "198.51.100.10-198.51.100.20"),

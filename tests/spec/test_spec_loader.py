@@ -41,9 +41,7 @@ def spec(body: str, *, cloud: str = "local", env: dict[str, str] | None = None):
     return parse_spec(HEADER.format(cloud=cloud) + textwrap.dedent(body), "mem.yaml", env or {})
 
 
-def one_server(
-    extra: str = "", access: str = "access: {public: {firewallRules: []}}", **kwargs: str
-) -> Server:
+def one_server(extra: str = "", access: str = "access: {public: {firewallRules: []}}", **kwargs: str) -> Server:
     body = "servers:\n" + SERVER.format(name="pg-test") + textwrap.indent(extra + access + "\n", "    ")
     return spec(body, **kwargs).servers[0]  # type: ignore[no-any-return]
 

@@ -654,9 +654,7 @@ def _error_envelope_problems(body: JSON) -> list[str]:
     if not isinstance(error, dict):
         return ['$: not the ARM error envelope {"error": {"code": ..., "message": ...}}']
     return [
-        f"$.error.{key}: required string missing"
-        for key in ("code", "message")
-        if not isinstance(error.get(key), str)
+        f"$.error.{key}: required string missing" for key in ("code", "message") if not isinstance(error.get(key), str)
     ]
 
 
@@ -824,9 +822,7 @@ class ArmSpec:
             for method, template, spec_op in self._spec_operations(file):
                 key = (method, _template_key(template))
                 if key not in operations:
-                    operations[key] = self._spec_operation(
-                        file, method, template, spec_op, examples.get(key, [])
-                    )
+                    operations[key] = self._spec_operation(file, method, template, spec_op, examples.get(key, []))
         return list(operations.values())
 
     def _spec_operations(self, file: Path) -> Iterator[tuple[str, str, Mapping[str, JSON]]]:
@@ -865,9 +861,7 @@ class ArmSpec:
     def _declared_response(self, file: Path, status: str, response: Mapping[str, JSON]) -> DeclaredResponse:
         if "$ref" in response:
             target, fragment = _split_ref(file, response["$ref"])
-            return self._declared_response(
-                target, status, _resolve_pointer(self._files.load(target), fragment)
-            )
+            return self._declared_response(target, status, _resolve_pointer(self._files.load(target), fragment))
         schema = self._converter.convert(response["schema"], file) if "schema" in response else None
         return DeclaredResponse(status=status, schema=schema, headers=tuple(response.get("headers", {})))
 
@@ -915,9 +909,7 @@ class ArmSpec:
                 template = _embed(template, key_path, self._resource_shape(inner).template)
         # Required: the id/name/type/provisioningState keys that every example returns.
         required = tuple(
-            key
-            for key in _REQUIRED_LOOKING_KEYS
-            if all(not list(_missing_keys(b, [key], "")) for b in bodies)
+            key for key in _REQUIRED_LOOKING_KEYS if all(not list(_missing_keys(b, [key], "")) for b in bodies)
         )
         return Shape(template, required)
 
@@ -928,9 +920,7 @@ class ArmSpec:
             if routed is None or routed[1] != method:
                 continue
             for status, response in self._files.load(file).get("responses", {}).items():
-                headers[status] = tuple(
-                    dict.fromkeys((*headers.get(status, ()), *response.get("headers", {})))
-                )
+                headers[status] = tuple(dict.fromkeys((*headers.get(status, ()), *response.get("headers", {}))))
         return headers
 
     def _resource_operations(self) -> Iterator[Operation]:
@@ -951,9 +941,7 @@ class ArmSpec:
             delete = dict.fromkeys(route.delete_statuses)
             yield self._table_operation(route, "DELETE", route.item, "Delete", delete)
         if route.head:
-            yield self._table_operation(
-                route, "HEAD", route.item, "CheckExistence", {"204": None, "404": None}
-            )
+            yield self._table_operation(route, "HEAD", route.item, "CheckExistence", {"204": None, "404": None})
 
     def _table_operation(
         self,

@@ -10,7 +10,7 @@ import os
 import signal
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,10 +59,8 @@ class EmulatorHandle:
         """SIGKILL: no shutdown code runs, as in a crash."""
         assert self.running is not None
         os.kill(self.running.pid, signal.SIGKILL)
-        try:
+        with suppress(ChildProcessError):
             os.waitpid(self.running.pid, 0)
-        except ChildProcessError:
-            pass
         self.running = None
 
     @property

@@ -132,7 +132,12 @@ def status(
             typer.echo("emulator is not running")
         raise typer.Exit(1)
     admin = AdminClient(running)
-    report = {"running": True, "pid": running.pid, "endpoint": running.base_url, "stateDir": str(running.state_dir)}
+    report: dict[str, Any] = {
+        "running": True,
+        "pid": running.pid,
+        "endpoint": running.base_url,
+        "stateDir": str(running.state_dir),
+    }
     report.update(admin.status())
     report["servers_reachable_at"] = admin.endpoints()
     if output == "json":

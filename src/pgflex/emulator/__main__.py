@@ -15,7 +15,10 @@ from .server import serve
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] != "serve-json":
-        print("usage: python -m pgflex.emulator serve-json SETTINGS_JSON (people use: pgflex emulator)", file=sys.stderr)
+        print(
+            "usage: python -m pgflex.emulator serve-json SETTINGS_JSON (people use: pgflex emulator)",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     serve(settings_from_json(argv[1]))

@@ -147,7 +147,7 @@ class AdminClient:
 
     def _open(self, request: urllib.request.Request) -> Any:
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout, context=self._context) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self._timeout, context=self._context) as response:
                 raw = response.read()
         except urllib.error.HTTPError as failure:
             raise EmulatorRequestFailed(failure.code, failure.read().decode(errors="replace")) from None

@@ -31,9 +31,7 @@ class MissingApiVersion(ArmError):
     code = "MissingApiVersionParameter"
 
     def __init__(self) -> None:
-        super().__init__(
-            "The api-version query parameter (?api-version=) is required for all requests."
-        )
+        super().__init__("The api-version query parameter (?api-version=) is required for all requests.")
 
 
 class Unauthorized(ArmError):

@@ -122,8 +122,7 @@ class Store:
     def get(self, resource_id: str) -> Record | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT key, type, subscription, resource_group, parent, body, private "
-                "FROM resources WHERE key = ?",
+                "SELECT key, type, subscription, resource_group, parent, body, private FROM resources WHERE key = ?",
                 (resource_id.lower(),),
             ).fetchone()
         return _record(row) if row else None
@@ -178,15 +177,16 @@ class Store:
     def count(self, resource_type: str) -> int:
         with self._lock:
             return int(
-                self._db.execute("SELECT COUNT(*) FROM resources WHERE type = ?", (resource_type.lower(),))
-                .fetchone()[0]
+                self._db.execute("SELECT COUNT(*) FROM resources WHERE type = ?", (resource_type.lower(),)).fetchone()[
+                    0
+                ]
             )
 
     def _select(self, where: str, args: tuple[str, ...]) -> list[Record]:
         with self._lock:
+            query = f"SELECT key, type, subscription, resource_group, parent, body, private FROM resources WHERE {where} ORDER BY seq"  # noqa: S608, E501 - fixed clauses, values bound
             rows = self._db.execute(
-                "SELECT key, type, subscription, resource_group, parent, body, private "
-                f"FROM resources WHERE {where} ORDER BY seq",  # noqa: S608 - fixed clauses only
+                query,
                 args,
             ).fetchall()
         return [_record(row) for row in rows]

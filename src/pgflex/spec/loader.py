@@ -189,9 +189,7 @@ def _entry_position(node: CommentedMap, key: Any) -> tuple[tuple[int, int], tupl
         return (node.lc.line, node.lc.col), (node.lc.line, node.lc.col)
 
 
-def _interpolate(
-    text: str, loc: Loc, source: SourceMap, env: Mapping[str, str], issues: list[SpecIssue]
-) -> str:
+def _interpolate(text: str, loc: Loc, source: SourceMap, env: Mapping[str, str], issues: list[SpecIssue]) -> str:
     def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$${":
             return "${"
@@ -216,11 +214,7 @@ def _check_api_version(data: dict[str, Any], source: SourceMap) -> None:
         raise SpecError([source.issue((), f"missing required key 'apiVersion' (expected {API_VERSION})")])
     if version != API_VERSION:
         raise SpecError(
-            [
-                source.issue(
-                    ("apiVersion",), f"unsupported apiVersion {version!r}; this pgflex reads {API_VERSION}"
-                )
-            ]
+            [source.issue(("apiVersion",), f"unsupported apiVersion {version!r}; this pgflex reads {API_VERSION}")]
         )
 
 
@@ -460,9 +454,7 @@ def _normalise_server(spec: ServerSpec, verdict: ServerVerdict, loc: Loc, source
             min_version=tls.min_version,
             max_version=tls.max_version,
         ),
-        parameters={
-            name: normalise_parameter(name, value) for name, value in sorted((spec.parameters or {}).items())
-        },
+        parameters={name: normalise_parameter(name, value) for name, value in sorted((spec.parameters or {}).items())},
         access=access,
         exceptions=tuple(spec.exceptions),
         applied_exceptions=tuple(verdict.applied),

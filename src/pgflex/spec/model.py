@@ -126,9 +126,7 @@ def check_subscription(value: str) -> str:
     try:
         parsed = uuid.UUID(value)
     except ValueError:
-        raise ValueError(
-            f"subscription {value!r} is not a UUID such as 00000000-0000-0000-0000-000000000000"
-        ) from None
+        raise ValueError(f"subscription {value!r} is not a UUID such as 00000000-0000-0000-0000-000000000000") from None
     if len(value) != 36:  # uuid.UUID also accepts braces, urn: prefixes and missing hyphens
         raise ValueError(f"subscription {value!r} must be written as 8-4-4-4-12 hexadecimal digits")
     return str(parsed)
@@ -160,8 +158,7 @@ def check_admin_login(value: str) -> str:
         raise ValueError(f"administrator login must be 1 to 63 characters long (it has {len(value)})")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         raise ValueError(
-            f"administrator login {value!r} must start with a letter or '_' and contain only letters, "
-            "digits and '_'"
+            f"administrator login {value!r} must start with a letter or '_' and contain only letters, digits and '_'"
         )
     if value.lower() in RESERVED_ADMIN_LOGINS:
         raise ValueError(f"administrator login {value!r} is reserved by Azure; choose another name")
@@ -226,9 +223,7 @@ def _check_ipv4_network(value: str) -> str:
 
 def check_firewall_rule_name(value: str) -> str:
     if not re.fullmatch(r"[-\w._]{1,128}", value):
-        raise ValueError(
-            f"firewall rule name {value!r} must be 1 to 128 letters, digits, '-', '_' or '.' (Azure)"
-        )
+        raise ValueError(f"firewall rule name {value!r} must be 1 to 128 letters, digits, '-', '_' or '.' (Azure)")
     return value
 
 
@@ -307,17 +302,13 @@ def check_storage_size(value: int) -> int:
 
 def require_string(value: object) -> object:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError(
-            f'write the version as a string such as "16" (quote it; YAML read {value} as a number)'
-        )
+        raise ValueError(f'write the version as a string such as "16" (quote it; YAML read {value} as a number)')
     return value
 
 
 def check_parameter_name(value: str) -> str:
     if value in TLS_PARAMETERS:
-        raise ValueError(
-            f"{value} is managed through {TLS_PARAMETERS[value]}; set it there, not in parameters"
-        )
+        raise ValueError(f"{value} is managed through {TLS_PARAMETERS[value]}; set it there, not in parameters")
     if value in READ_ONLY_PARAMETERS:
         raise ValueError(f"{value} is read-only on Flexible Server and cannot be set")
     if not re.fullmatch(r"[a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*", value):
@@ -364,13 +355,9 @@ SubscriptionId = Annotated[
         r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\$\{[A-Za-z_][A-Za-z0-9_]*\})$"
     ),
 ]
-ResourceGroupName = Annotated[
-    str, AfterValidator(check_resource_group), _pattern(r"^[-\w._()]{0,89}[-\w_()]$")
-]
+ResourceGroupName = Annotated[str, AfterValidator(check_resource_group), _pattern(r"^[-\w._()]{0,89}[-\w_()]$")]
 LocationName = Annotated[str, AfterValidator(check_location), _pattern(r"^[a-z0-9]+$")]
-EnvironmentName = Annotated[
-    str, AfterValidator(check_environment_name), _pattern(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
-]
+EnvironmentName = Annotated[str, AfterValidator(check_environment_name), _pattern(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")]
 AdminLogin = Annotated[str, AfterValidator(check_admin_login), _pattern(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
 EnvVarName = Annotated[str, AfterValidator(check_env_var_name), _pattern(r"^[A-Za-z_][A-Za-z0-9_]*$")]
 KeyVaultSecretUri = Annotated[
@@ -381,12 +368,8 @@ KeyVaultSecretUri = Annotated[
         r"/secrets/[A-Za-z0-9-]{1,127}(/[0-9a-fA-F]{32})?/?$"
     ),
 ]
-Ipv4Address = Annotated[
-    str, AfterValidator(_check_ipv4), WithJsonSchema({"type": "string", "format": "ipv4"})
-]
-Ipv4Cidr = Annotated[
-    str, AfterValidator(_check_ipv4_network), _pattern(r"^\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?$")
-]
+Ipv4Address = Annotated[str, AfterValidator(_check_ipv4), WithJsonSchema({"type": "string", "format": "ipv4"})]
+Ipv4Cidr = Annotated[str, AfterValidator(_check_ipv4_network), _pattern(r"^\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?$")]
 FirewallRuleName = Annotated[str, AfterValidator(check_firewall_rule_name), _pattern(r"^[-\w._]{1,128}$")]
 AzureNetworkName = Annotated[
     str, AfterValidator(check_azure_network_name), _pattern(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
@@ -441,9 +424,7 @@ StorageSizeGb = Annotated[
     WithJsonSchema({"type": "integer", "enum": list(STORAGE_SIZES_GB)}),
 ]
 VersionSetting = Annotated[PostgresVersion, BeforeValidator(require_string)]
-ParameterName = Annotated[
-    str, AfterValidator(check_parameter_name), _pattern(r"^[a-z_][a-z0-9_]*(\.[a-z0-9_]+)*$")
-]
+ParameterName = Annotated[str, AfterValidator(check_parameter_name), _pattern(r"^[a-z_][a-z0-9_]*(\.[a-z0-9_]+)*$")]
 ParameterSetting = Annotated[
     ParameterValue,
     PlainValidator(check_parameter_value),
@@ -489,9 +470,7 @@ class Sku(SpecModel):
             raise ValueError(f"SKU name {self.name!r} must look like Standard_B1ms or Standard_D2ds_v5")
         family = _SKU_FAMILY[self.tier]
         if match.group(1).upper() != family:
-            raise ValueError(
-                f"SKU {self.name} does not belong to tier {self.tier} (expected Standard_{family}...)"
-            )
+            raise ValueError(f"SKU {self.name} does not belong to tier {self.tier} (expected Standard_{family}...)")
         return self
 
 
@@ -499,9 +478,7 @@ class Storage(SpecModel):
     """Storage size and growth."""
 
     size_gb: StorageSizeGb = Field(
-        description="Provisioned storage in GiB; one of Azure's sizes: "
-        + ", ".join(map(str, STORAGE_SIZES_GB))
-        + "."
+        description="Provisioned storage in GiB; one of Azure's sizes: " + ", ".join(map(str, STORAGE_SIZES_GB)) + "."
     )
     auto_grow: bool = Field(False, description="Let Azure grow storage when it runs low (default false).")
 
@@ -537,9 +514,7 @@ class SubnetCreate(SpecModel):
     """A virtual network and delegated subnet for pgflex to create (or adopt when they already match)."""
 
     vnet: AzureNetworkName = Field(description="Virtual network name, in the environment's resource group.")
-    vnet_address_prefix: Ipv4Cidr = Field(
-        description="Address space of the virtual network, e.g. 10.10.0.0/16."
-    )
+    vnet_address_prefix: Ipv4Cidr = Field(description="Address space of the virtual network, e.g. 10.10.0.0/16.")
     name: AzureNetworkName = Field(
         description="Subnet name; pgflex delegates it to Microsoft.DBforPostgreSQL/flexibleServers."
     )
@@ -549,9 +524,7 @@ class SubnetCreate(SpecModel):
     @classmethod
     def _inside_vnet(cls, value: str, info: ValidationInfo) -> str:
         vnet_prefix = info.data.get("vnet_address_prefix")
-        if vnet_prefix is not None and not parse_ipv4_network(value).subnet_of(
-            parse_ipv4_network(vnet_prefix)
-        ):
+        if vnet_prefix is not None and not parse_ipv4_network(value).subnet_of(parse_ipv4_network(vnet_prefix)):
             raise ValueError(f"subnet prefix {value} is not inside the virtual network's {vnet_prefix}")
         return value
 
@@ -675,8 +648,7 @@ class TlsSpec(SpecModel):
 
     require_secure_transport: bool = Field(
         True,
-        description="Refuse unencrypted connections "
-        "(default true; false needs the exception insecure-transport).",
+        description="Refuse unencrypted connections (default true; false needs the exception insecure-transport).",
     )
     min_version: TlsVersionSetting = Field(
         DEFAULT_MIN_TLS,
@@ -694,9 +666,7 @@ class FirewallRuleSpec(SpecModel):
     The special range 0.0.0.0-0.0.0.0 means "allow connections from Azure services".
     """
 
-    model_config = ConfigDict(
-        json_schema_extra={"oneOf": [{"required": ["cidr"]}, {"required": ["start", "end"]}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["cidr"]}, {"required": ["start", "end"]}]})
 
     name: FirewallRuleName = Field(description="Rule name: 1-128 letters, digits, '-', '_' or '.'.")
     cidr: Ipv4Cidr | None = Field(
@@ -747,17 +717,14 @@ class PrivateAccessSpec(SpecModel):
     @classmethod
     def _no_firewall(cls, value: object) -> object:
         raise ValueError(
-            "firewall rules apply only to public access; "
-            "a private (VNet-integrated) server has no public endpoint"
+            "firewall rules apply only to public access; a private (VNet-integrated) server has no public endpoint"
         )
 
 
 class AccessSpec(SpecModel):
     """Network access: exactly one of `public` or `private`."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"oneOf": [{"required": ["public"]}, {"required": ["private"]}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["public"]}, {"required": ["private"]}]})
 
     public: PublicAccessSpec | None = Field(None, description="Public access with firewall rules.")
     private: PrivateAccessSpec | None = Field(None, description="Private access in a subnet.")
@@ -766,8 +733,7 @@ class AccessSpec(SpecModel):
     def _exactly_one(self) -> AccessSpec:
         if self.public is not None and self.private is not None:
             raise ValueError(
-                "set either public or private access, not both "
-                "(Azure refuses public access with VNet integration)"
+                "set either public or private access, not both (Azure refuses public access with VNet integration)"
             )
         if self.public is None and self.private is None:
             raise ValueError("set public or private access")
@@ -777,23 +743,17 @@ class AccessSpec(SpecModel):
 class ServerSettings(SpecModel):
     """Settings a server may inherit from `defaults`."""
 
-    version: VersionSetting | None = Field(
-        None, description='PostgreSQL major version as a string, "11" to "18".'
-    )
+    version: VersionSetting | None = Field(None, description='PostgreSQL major version as a string, "11" to "18".')
     sku: Sku | None = Field(None, description="Compute size: {name, tier}.")
     storage: Storage | None = Field(None, description="Storage: {sizeGb, autoGrow}.")
-    high_availability: HighAvailability | None = Field(
-        None, description="High availability: {mode}. Default Disabled."
-    )
+    high_availability: HighAvailability | None = Field(None, description="High availability: {mode}. Default Disabled.")
     tags: dict[TagName, TagValue] | None = Field(
         None, description="Azure resource tags (string values); merged with the defaults' tags."
     )
     administrator: AdministratorSpec | None = Field(
         None, description="Administrator account; required when password authentication is on."
     )
-    authentication: Authentication | None = Field(
-        None, description="Authentication methods. Default: password only."
-    )
+    authentication: Authentication | None = Field(None, description="Authentication methods. Default: password only.")
     tls: TlsSpec | None = Field(
         None, description="TLS policy. Default: requireSecureTransport true, minVersion TLSv1.2, no maximum."
     )
@@ -833,9 +793,7 @@ class EnvironmentSpec(SpecModel):
         description="local (pgflex's embedded emulator), AzureCloud, AzureUSGovernment or AzureChinaCloud."
     )
     subscription: SubscriptionId = Field(description="Subscription ID (UUID), e.g. ${AZURE_SUBSCRIPTION_ID}.")
-    resource_group: ResourceGroupName = Field(
-        description="Resource group holding every resource pgflex creates."
-    )
+    resource_group: ResourceGroupName = Field(description="Resource group holding every resource pgflex creates.")
     location: LocationName = Field(description="Azure region, e.g. westeurope.")
 
 
@@ -854,9 +812,7 @@ class SpecDocument(SpecModel):
 
     api_version: Literal["pgflex/v1"] = Field(description="Format version; always pgflex/v1.")
     environment: EnvironmentSpec = Field(description="Target cloud, subscription, resource group and region.")
-    defaults: ServerDefaults | None = Field(
-        None, description="Settings merged under every server; server values win."
-    )
+    defaults: ServerDefaults | None = Field(None, description="Settings merged under every server; server values win.")
     servers: list[ServerSpec] = Field(min_length=1, description="The servers, each with a unique name.")
 
 
@@ -885,11 +841,7 @@ class SecretRef(SpecModel):
     origin: SourceLocation
 
     def describe(self) -> str:
-        return (
-            f"environment variable {self.env_var}"
-            if self.env_var
-            else f"Key Vault secret {self.key_vault_secret}"
-        )
+        return f"environment variable {self.env_var}" if self.env_var else f"Key Vault secret {self.key_vault_secret}"
 
 
 class Administrator(SpecModel):

@@ -81,9 +81,7 @@ def check_server(
     if access.public is not None:
         _firewall((*base, "access", "public"), access.public, server, verdict)
     if access.private is not None:
-        verdict.findings += _private_dns_zone(
-            (*base, "access", "private"), access.private, environment, server_names
-        )
+        verdict.findings += _private_dns_zone((*base, "access", "private"), access.private, environment, server_names)
     return verdict
 
 
@@ -103,11 +101,7 @@ def _authentication(base: Loc, server: ServerSpec) -> list[Finding]:
     if auth is not None and not auth.password and not auth.entra:
         return [Finding((*base, "authentication"), "enable password or entra authentication (or both)")]
     if password_auth and server.administrator is None:
-        return [
-            Finding(
-                base, "missing required key 'administrator' (password authentication needs it)", at_key=True
-            )
-        ]
+        return [Finding(base, "missing required key 'administrator' (password authentication needs it)", at_key=True)]
     if not password_auth and server.administrator is not None:
         return [
             Finding(
@@ -138,9 +132,7 @@ def _duplicate_exceptions(base: Loc, server: ServerSpec) -> list[Finding]:
     for position, exception in enumerate(server.exceptions):
         if exception.rule in seen:
             findings.append(
-                Finding(
-                    (*base, "exceptions", position, "rule"), f"duplicate exception for rule {exception.rule}"
-                )
+                Finding((*base, "exceptions", position, "rule"), f"duplicate exception for rule {exception.rule}")
             )
         seen.add(exception.rule)
     return findings
@@ -172,9 +164,7 @@ def _tls(base: Loc, server: ServerSpec, environment: EnvironmentSpec, verdict: S
     tls_loc = (*base, "tls")
     min_loc = (*tls_loc, "minVersion")
     if tls.max_version is not None and _tls_rank(tls.min_version) > _tls_rank(tls.max_version):
-        verdict.findings.append(
-            Finding(min_loc, f"minVersion {tls.min_version} is above maxVersion {tls.max_version}")
-        )
+        verdict.findings.append(Finding(min_loc, f"minVersion {tls.min_version} is above maxVersion {tls.max_version}"))
     if not tls.require_secure_transport:
         _waive_or_refuse(
             "insecure-transport",

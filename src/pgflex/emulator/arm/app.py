@@ -15,8 +15,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..errors import ArmError, InternalServerError, InvalidRequest, MethodNotAllowed, MissingApiVersion, RouteNotFound
-from ..errors import ServerBusy, TooManyRequests
+from ..errors import (
+    ArmError,
+    InternalServerError,
+    InvalidRequest,
+    MethodNotAllowed,
+    MissingApiVersion,
+    RouteNotFound,
+    ServerBusy,
+    TooManyRequests,
+)
 from ..models.backend import Backend
 from . import wire
 from .auth import Identity, Principal
@@ -260,8 +268,6 @@ async def _send(send: Send, response: Response) -> None:
 
 async def _drop(send: Send) -> None:
     # Promise a body, send part of it, then fail: the server closes the connection mid-response.
-    await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1024")]}
-    )
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1024")]})
     await send({"type": "http.response.body", "body": b"{", "more_body": True})
     raise DroppedConnection()

@@ -91,9 +91,7 @@ class Identity:
             raise Unauthorized("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise Unauthorized(
-                "InvalidAuthenticationToken", "The access token is invalid: expected 'Bearer <token>'."
-            )
+            raise Unauthorized("InvalidAuthenticationToken", "The access token is invalid: expected 'Bearer <token>'.")
         claims = self._verify(token.strip())
         if int(claims.get("exp", 0)) < time.time():
             raise Unauthorized("ExpiredAuthenticationToken", "The access token has expired.")

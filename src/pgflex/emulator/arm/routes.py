@@ -114,8 +114,12 @@ def operation_result(backend: Backend, call: Call) -> Response:
         raise NotFound(f"Operation '{call.params['operation']}' was not found.")
     if op.status == "InProgress":
         return Response(
-            202, None, {"Location": f"{call.base_url}{call.path}?api-version={call.api_version}",
-                        "Retry-After": str(backend.tuning.retry_after_seconds)}
+            202,
+            None,
+            {
+                "Location": f"{call.base_url}{call.path}?api-version={call.api_version}",
+                "Retry-After": str(backend.tuning.retry_after_seconds),
+            },
         )
     if op.error:
         return Response(400, {"error": op.error})
@@ -137,7 +141,7 @@ def get_subscription(backend: Backend, call: Call) -> Response:
 
 @router.add("GET", SUB + "/resourcegroups")
 def list_resource_groups(backend: Backend, call: Call) -> Response:
-    return _page(backend, call, backend.resource_groups.list(call.params["subscription"]))
+    return _page(backend, call, backend.resource_groups.list_all(call.params["subscription"]))
 
 
 @router.add("PUT", SUB + "/resourcegroups/{resourceGroup}")
@@ -172,12 +176,12 @@ def delete_resource_group(backend: Backend, call: Call) -> Response:
 
 @router.add("GET", SUB + PG + "/flexibleServers")
 def list_servers_in_subscription(backend: Backend, call: Call) -> Response:
-    return _page(backend, call, backend.servers.list(call.params["subscription"], None))
+    return _page(backend, call, backend.servers.list_all(call.params["subscription"], None))
 
 
 @router.add("GET", SERVERS)
 def list_servers(backend: Backend, call: Call) -> Response:
-    return _page(backend, call, backend.servers.list(call.params["subscription"], call.params["resourceGroup"]))
+    return _page(backend, call, backend.servers.list_all(call.params["subscription"], call.params["resourceGroup"]))
 
 
 @router.add("GET", SERVER)
@@ -190,14 +194,18 @@ def get_server(backend: Backend, call: Call) -> Response:
 def put_server(backend: Backend, call: Call) -> Response:
     p = call.params
     return _accepted(
-        backend, call, backend.servers.create_or_update(p["subscription"], p["resourceGroup"], p["server"], call.body)
+        backend,
+        call,
+        backend.servers.create_or_update(p["subscription"], p["resourceGroup"], p["server"], call.body),
     )
 
 
 @router.add("PATCH", SERVER)
 def patch_server(backend: Backend, call: Call) -> Response:
     p = call.params
-    return _accepted(backend, call, backend.servers.update(p["subscription"], p["resourceGroup"], p["server"], call.body))
+    return _accepted(
+        backend, call, backend.servers.update(p["subscription"], p["resourceGroup"], p["server"], call.body)
+    )
 
 
 @router.add("DELETE", SERVER)
@@ -232,7 +240,7 @@ def stop_server(backend: Backend, call: Call) -> Response:
 @router.add("GET", SERVER + "/configurations")
 def list_configurations(backend: Backend, call: Call) -> Response:
     p = call.params
-    return _page(backend, call, backend.configurations.list(p["subscription"], p["resourceGroup"], p["server"]))
+    return _page(backend, call, backend.configurations.list_all(p["subscription"], p["resourceGroup"], p["server"]))
 
 
 @router.add("GET", SERVER + "/configurations/{name}")
@@ -258,7 +266,7 @@ def update_configuration(backend: Backend, call: Call) -> Response:
 @router.add("GET", SERVER + "/firewallRules")
 def list_firewall_rules(backend: Backend, call: Call) -> Response:
     p = call.params
-    return _page(backend, call, backend.firewall_rules.list(p["subscription"], p["resourceGroup"], p["server"]))
+    return _page(backend, call, backend.firewall_rules.list_all(p["subscription"], p["resourceGroup"], p["server"]))
 
 
 @router.add("GET", SERVER + "/firewallRules/{name}")
@@ -273,7 +281,9 @@ def put_firewall_rule(backend: Backend, call: Call) -> Response:
     return _accepted(
         backend,
         call,
-        backend.firewall_rules.create_or_update(p["subscription"], p["resourceGroup"], p["server"], p["name"], call.body),
+        backend.firewall_rules.create_or_update(
+            p["subscription"], p["resourceGroup"], p["server"], p["name"], call.body
+        ),
     )
 
 
@@ -281,7 +291,9 @@ def put_firewall_rule(backend: Backend, call: Call) -> Response:
 def delete_firewall_rule(backend: Backend, call: Call) -> Response:
     p = call.params
     return _accepted(
-        backend, call, backend.firewall_rules.delete(p["subscription"], p["resourceGroup"], p["server"], p["name"])
+        backend,
+        call,
+        backend.firewall_rules.delete(p["subscription"], p["resourceGroup"], p["server"], p["name"]),
     )
 
 
@@ -317,7 +329,7 @@ def capabilities(backend: Backend, call: Call) -> Response:
 @router.add("GET", SUB + "/providers/Microsoft.Network/virtualNetworks")
 def list_all_vnets(backend: Backend, call: Call) -> Response:
     sub = call.params["subscription"]
-    groups = [g["name"] for g in backend.resource_groups.list(sub)]
+    groups = [g["name"] for g in backend.resource_groups.list_all(sub)]
     return _page(backend, call, [v for g in groups for v in backend.networks.list_vnets(sub, g)])
 
 

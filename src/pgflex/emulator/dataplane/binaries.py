@@ -30,7 +30,7 @@ NEVER_TRUSTED = frozenset({"adminpack", "file_fdw", "plperlu", "plpython3u", "pl
 _REQUIRED_PROGRAMS = ("postgres", "initdb", "pg_ctl")
 
 
-class DataPlaneUnavailable(RuntimeError):  # noqa: N818 - the name the control plane expects
+class DataPlaneUnavailable(RuntimeError):
     """No usable PostgreSQL server binaries were found."""
 
 
@@ -63,9 +63,7 @@ def _pg_config_bindir() -> Path | None:
     if pg_config is None:
         return None
     try:
-        out = subprocess.run(
-            [pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10
-        ).stdout
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     return Path(out.strip())

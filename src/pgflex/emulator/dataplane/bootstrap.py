@@ -13,9 +13,7 @@ from __future__ import annotations
 from pgflex.emulator.dataplane import config
 from pgflex.emulator.dataplane.cluster import Cluster
 
-ALLOW_LIST_MESSAGE = (
-    'Extension "%s" is not allow-listed for "azure_pg_admin" users in Azure Database for PostgreSQL'
-)
+ALLOW_LIST_MESSAGE = 'Extension "%s" is not allow-listed for "azure_pg_admin" users in Azure Database for PostgreSQL'
 
 CLUSTER_SQL = [
     f"CREATE ROLE {config.ADMIN_GROUP} NOLOGIN",

@@ -89,9 +89,7 @@ class RunAs:
         for folder in [path, *path.parents]:
             mode = folder.stat().st_mode
             if not mode & stat.S_IXOTH:
-                log.info(
-                    "granting o+x on %s so that PostgreSQL (as %s) can reach its files", folder, self.user
-                )
+                log.info("granting o+x on %s so that PostgreSQL (as %s) can reach its files", folder, self.user)
                 folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
 
     def run(self, args: Sequence[str | Path], *, cwd: Path, timeout: float = 120) -> str:
@@ -113,9 +111,7 @@ class RunAs:
         )
         if result.returncode != 0:
             program = Path(str(args[0])).name
-            raise DataPlaneError(
-                f"{program} {args[1]} failed: {(result.stdout + result.stderr).strip()[-2000:]}"
-            )
+            raise DataPlaneError(f"{program} {args[1]} failed: {(result.stdout + result.stderr).strip()[-2000:]}")
         return result.stdout
 
 
@@ -204,9 +200,7 @@ class Cluster:
             cwd=self.data.parent,
         )
         with (self.data / "postgresql.conf").open("a") as handle:
-            handle.write(
-                "\n# pgflex emulator: managed settings, the emulator's last.\n" + config.INCLUDE_LINES
-            )
+            handle.write("\n# pgflex emulator: managed settings, the emulator's last.\n" + config.INCLUDE_LINES)
 
     def write_file(self, name: str, text: str) -> None:
         owner = (self.run_as.uid, self.run_as.gid) if self.run_as.switch else None

@@ -64,9 +64,7 @@ AZURE_ALLOWED_VALUES: dict[str, frozenset[str]] = {
     "ssl_min_protocol_version": frozenset({"tlsv1.2", "tlsv1.3"}),
     "ssl_max_protocol_version": frozenset({"", "tlsv1.2", "tlsv1.3"}),
 }
-_LIBRARY_LISTS = frozenset(
-    {"shared_preload_libraries", "session_preload_libraries", "local_preload_libraries"}
-)
+_LIBRARY_LISTS = frozenset({"shared_preload_libraries", "session_preload_libraries", "local_preload_libraries"})
 _BOOL_WORDS = frozenset({"on", "off", "true", "false", "yes", "no", "1", "0"})
 _INTEGER_RE = re.compile(r"^[+-]?\d+(\.\d+)?\s*(B|kB|MB|GB|TB|us|ms|s|min|h|d)?$")
 _TRUE_WORDS = frozenset({"on", "true", "yes", "1"})
@@ -167,9 +165,7 @@ def render_azure_conf(
     return "".join(lines), skipped
 
 
-def render_emulator_conf(
-    *, port: int, socket_dir: Path, cert_file: Path, key_file: Path, cluster_name: str
-) -> str:
+def render_emulator_conf(*, port: int, socket_dir: Path, cert_file: Path, key_file: Path, cluster_name: str) -> str:
     return (
         "# Fixed by the pgflex emulator; included last so nothing overrides it.\n"
         f"listen_addresses = '127.0.0.1'\n"
@@ -226,9 +222,7 @@ def render_ident(os_users: Iterable[str]) -> str:
     return "".join(f"{IDENT_MAP}   {user}   {SUPERUSER}\n" for user in dict.fromkeys(os_users))
 
 
-def write_atomically(
-    path: Path, text: str, *, mode: int = 0o600, owner: tuple[int, int] | None = None
-) -> None:
+def write_atomically(path: Path, text: str, *, mode: int = 0o600, owner: tuple[int, int] | None = None) -> None:
     """Write via a temporary file and rename, so PostgreSQL never reads half a file."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

@@ -206,9 +206,7 @@ class DataPlane:
             record.firewall = [(start, end) for start, end in rules]
             record.public_access = public_access
             self._save(record)
-            self._cluster(record).write_file(
-                "pg_hba.conf", config.render_hba(networks, self._require_tls(record))
-            )
+            self._cluster(record).write_file("pg_hba.conf", config.render_hba(networks, self._require_tls(record)))
             self._reload_if_running(record)
 
     def endpoint(self, name: str) -> Endpoint | None:
@@ -387,9 +385,7 @@ class DataPlane:
     def _settings(self, major: int) -> dict[str, config.SettingSpec]:
         path = self._settings_path(major)
         if not path.exists():
-            raise DataPlaneError(
-                f"{path} is missing; it is written when the first cluster of {major} is built"
-            )
+            raise DataPlaneError(f"{path} is missing; it is written when the first cluster of {major} is built")
         return load_settings(path)
 
     def _settings_path(self, major: int) -> Path:

@@ -89,5 +89,8 @@ class Backend:
             result[properties["fullyQualifiedDomainName"]] = entry
             zone = self.servers.zone_for(server)
             if zone is not None:
-                result[f"{name}.{zone.body['name']}"] = {**entry, "privateAddress": server.private.get("address")}
+                result[f"{name}.{zone.body['name']}"] = {
+                    **entry,
+                    "privateAddress": server.private.get("address"),
+                }
         return result

@@ -12,7 +12,13 @@ from ..errors import ArmError, InvalidRequest
 from ..store import Operation, Record
 from .context import Accepted, Context, optional_object, require_object
 from .ids import CONFIGURATION_TYPE, child_id
-from .parameters import ConfigurationNotExists, ConfigurationReadOnly, ParameterDefinition, catalogue, normalise
+from .parameters import (
+    ConfigurationNotExists,
+    ConfigurationReadOnly,
+    ParameterDefinition,
+    catalogue,
+    normalise,
+)
 from .servers import PENDING_RESTART, RUNNING_VALUES, Servers
 
 UPDATE = "configuration.update"
@@ -30,7 +36,7 @@ class Configurations:
         override = self._ctx.store.get(child_id(record.id, "configurations", definition.name))
         return self._view(record, definition, override)
 
-    def list(self, subscription: str, resource_group: str, server: str) -> list[dict[str, Any]]:
+    def list_all(self, subscription: str, resource_group: str, server: str) -> list[dict[str, Any]]:
         record = self._servers.require(subscription, resource_group, server)
         overrides = {r.body["name"]: r for r in self._ctx.store.children(record.id, CONFIGURATION_TYPE)}
         parameters = catalogue()
@@ -106,7 +112,10 @@ class Configurations:
             name = record.body["name"]
             await asyncio.to_thread(runtime.apply_parameters, name, parameters)
             await asyncio.to_thread(
-                runtime.apply_firewall, name, self._servers.firewall_ranges(record), self._servers.is_public(record)
+                runtime.apply_firewall,
+                name,
+                self._servers.firewall_ranges(record),
+                self._servers.is_public(record),
             )
             # What the running server itself says waits for a restart.
             pending = sorted(await asyncio.to_thread(runtime.pending_restart, name))
@@ -126,7 +135,14 @@ class Configurations:
             self._ctx.store.delete(override_id)
         else:
             self._ctx.store.put(
-                Record(override_id, CONFIGURATION_TYPE, record.subscription, record.resource_group, record.id, previous)
+                Record(
+                    override_id,
+                    CONFIGURATION_TYPE,
+                    record.subscription,
+                    record.resource_group,
+                    record.id,
+                    previous,
+                )
             )
         self._servers.release(op, state=op.payload["previousState"])
 
@@ -146,4 +162,3 @@ def _pending_without_data_plane(server: Record, parameters: dict[str, str]) -> l
         if normalise(definition.data_type, current) != normalise(definition.data_type, started_with):
             pending.append(name)
     return pending
-

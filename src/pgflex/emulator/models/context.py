@@ -14,8 +14,10 @@ from .operations import OperationRunner
 
 
 class Endpoint(Protocol):
-    host: str
-    port: int
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
 
 
 class ServerRuntime(Protocol):

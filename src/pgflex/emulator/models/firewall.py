@@ -32,7 +32,7 @@ class FirewallRules:
             raise NotFound(f"The firewall rule '{name}' was not found on server '{server}'.")
         return rule.body
 
-    def list(self, subscription: str, resource_group: str, server: str) -> list[dict[str, Any]]:
+    def list_all(self, subscription: str, resource_group: str, server: str) -> list[dict[str, Any]]:
         record = self._servers.require(subscription, resource_group, server)
         return [r.body for r in self._ctx.store.children(record.id, FIREWALL_RULE_TYPE)]
 
@@ -109,7 +109,11 @@ class FirewallRules:
         else:
             properties = previous["properties"]
             self._store_rule(
-                record, previous["id"], previous["name"], properties["startIpAddress"], properties["endIpAddress"]
+                record,
+                previous["id"],
+                previous["name"],
+                properties["startIpAddress"],
+                properties["endIpAddress"],
             )
         self._servers.release(op, state=op.payload["previousState"])
 

@@ -54,9 +54,7 @@ class Networks:
                 "virtualNetworkPeerings": [],
             },
         }
-        self._ctx.store.put(
-            Record(vnet_id, VNET_TYPE, subscription, resource_group, "", body=resource)
-        )
+        self._ctx.store.put(Record(vnet_id, VNET_TYPE, subscription, resource_group, "", body=resource))
         for inline in properties.get("subnets") or []:
             inline = require_object(inline, "a subnet")
             self.put_subnet(subscription, resource_group, name, str(inline.get("name")), inline)
@@ -116,9 +114,7 @@ class Networks:
                 "delegations": delegations,
             },
         }
-        self._ctx.store.put(
-            Record(subnet_id, SUBNET_TYPE, subscription, resource_group, vnet_record.id, body=resource)
-        )
+        self._ctx.store.put(Record(subnet_id, SUBNET_TYPE, subscription, resource_group, vnet_record.id, body=resource))
         return Written(resource, created=existing is None)
 
     def get_subnet(self, subscription: str, resource_group: str, vnet: str, name: str) -> dict[str, Any]:
@@ -192,8 +188,7 @@ class Networks:
         return [
             s
             for s in self._ctx.store.of_type(SERVER_TYPE)
-            if str(s.body["properties"].get("network", {}).get("delegatedSubnetResourceId", "")).lower()
-            == subnet.key
+            if str(s.body["properties"].get("network", {}).get("delegatedSubnetResourceId", "")).lower() == subnet.key
         ]
 
     def _refuse_if_in_use(self, subnet: Record) -> None:

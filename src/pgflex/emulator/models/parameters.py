@@ -84,9 +84,7 @@ class Catalogue:
 def catalogue() -> Catalogue:
     raw = resources.files("pgflex.emulator.data").joinpath("parameters.json").read_text()
     entries = json.loads(raw)["parameters"]
-    return Catalogue(
-        [ParameterDefinition(e["name"], {k: v for k, v in e.items() if k != "name"}) for e in entries]
-    )
+    return Catalogue([ParameterDefinition(e["name"], {k: v for k, v in e.items() if k != "name"}) for e in entries])
 
 
 def _is_allowed(data_type: str, allowed: str, value: str) -> bool:

@@ -64,8 +64,7 @@ class PrivateDns:
             return False
         if self._ctx.store.children(zone_id, DNS_LINK_TYPE):
             raise ArmError(
-                "You cannot delete a Private DNS zone that has virtual network links. "
-                "Delete the links first.",
+                "You cannot delete a Private DNS zone that has virtual network links. Delete the links first.",
                 code="CannotDeleteResource",
                 status=409,
             )
@@ -112,9 +111,7 @@ class PrivateDns:
                 "provisioningState": "Succeeded",
             },
         }
-        self._ctx.store.put(
-            Record(link_id, DNS_LINK_TYPE, subscription, resource_group, zone_record.id, body=resource)
-        )
+        self._ctx.store.put(Record(link_id, DNS_LINK_TYPE, subscription, resource_group, zone_record.id, body=resource))
         return Written(resource, created=existing is None)
 
     def get_link(self, subscription: str, resource_group: str, zone: str, name: str) -> dict[str, Any]:
@@ -142,15 +139,11 @@ class PrivateDns:
 
     # A record sets
 
-    def put_a_record(
-        self, subscription: str, resource_group: str, zone: str, name: str, body: Any
-    ) -> Written:
+    def put_a_record(self, subscription: str, resource_group: str, zone: str, name: str, body: Any) -> Written:
         zone_record = self._require_zone(subscription, resource_group, zone)
         payload = require_object(body, "a record set")
         properties = optional_object(payload, "properties", "a record set")
-        addresses = [
-            str(require_object(a, "an A record").get("ipv4Address")) for a in properties.get("aRecords") or []
-        ]
+        addresses = [str(require_object(a, "an A record").get("ipv4Address")) for a in properties.get("aRecords") or []]
         return self.set_a_record(zone_record, name, addresses, int(properties.get("ttl", 3600)))
 
     def set_a_record(self, zone: Record, name: str, addresses: list[str], ttl: int = 30) -> Written:

@@ -78,8 +78,9 @@ class ResourceGroups:
                     status=409,
                 )
             location = existing.body["location"]
-        resource = {
-            "id": resource_group_id(subscription, name),
+        group_id = resource_group_id(subscription, name)
+        resource: dict[str, Any] = {
+            "id": group_id,
             "name": name if existing is None else existing.body["name"],
             "type": RESOURCE_GROUP_TYPE,
             "location": location,
@@ -90,7 +91,7 @@ class ResourceGroups:
             resource["managedBy"] = payload["managedBy"]
         self._ctx.store.put(
             Record(
-                id=resource["id"],
+                id=group_id,
                 type=RESOURCE_GROUP_TYPE,
                 subscription=subscription,
                 resource_group=name,
@@ -103,7 +104,7 @@ class ResourceGroups:
     def get(self, subscription: str, name: str) -> dict[str, Any]:
         return self._ctx.require_resource_group(subscription, name).body
 
-    def list(self, subscription: str) -> list[dict[str, Any]]:
+    def list_all(self, subscription: str) -> list[dict[str, Any]]:
         self._ctx.require_subscription(subscription)
         return [r.body for r in self._ctx.store.in_scope(RESOURCE_GROUP_TYPE, subscription)]
 
@@ -113,9 +114,7 @@ class ResourceGroups:
             return None
         record.body["properties"]["provisioningState"] = "Deleting"
         self._ctx.store.put(record)
-        op = self._ctx.runner.begin(
-            record.key, DELETE_RESOURCE_GROUP, {}, duration=self._ctx.tuning.operation_seconds
-        )
+        op = self._ctx.runner.begin(record.key, DELETE_RESOURCE_GROUP, {}, duration=self._ctx.tuning.operation_seconds)
         return Accepted(op, record.body["location"])
 
     async def _complete_delete(self, op: Operation) -> None:

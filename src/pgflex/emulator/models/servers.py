@@ -14,7 +14,15 @@ import ipaddress
 import re
 from typing import Any
 
-from ..errors import ArmError, Conflict, InvalidParameterValue, InvalidRequest, NotFound, ServerBusy, ServerIsNotReady
+from ..errors import (
+    ArmError,
+    Conflict,
+    InvalidParameterValue,
+    InvalidRequest,
+    NotFound,
+    ServerBusy,
+    ServerIsNotReady,
+)
 from ..store import Operation, Record
 from .context import Accepted, Context, optional_object, require_object
 from .ids import CONFIGURATION_TYPE, FIREWALL_RULE_TYPE, SERVER_TYPE, now_iso, parse_resource_id, provider_id
@@ -93,7 +101,7 @@ class Servers:
     def get(self, subscription: str, resource_group: str, name: str) -> dict[str, Any]:
         return self.require(subscription, resource_group, name).body
 
-    def list(self, subscription: str, resource_group: str | None) -> list[dict[str, Any]]:
+    def list_all(self, subscription: str, resource_group: str | None) -> list[dict[str, Any]]:
         if resource_group is None:
             self._ctx.require_subscription(subscription)
         else:
@@ -157,7 +165,12 @@ class Servers:
                 "dataEncryption": {"type": "SystemManaged"},
                 "fullyQualifiedDomainName": f"{name}.{DNS_SUFFIX}",
                 "highAvailability": high_availability,
-                "maintenanceWindow": {"customWindow": "Disabled", "dayOfWeek": 0, "startHour": 0, "startMinute": 0},
+                "maintenanceWindow": {
+                    "customWindow": "Disabled",
+                    "dayOfWeek": 0,
+                    "startHour": 0,
+                    "startMinute": 0,
+                },
                 "minorVersion": "0",
                 "network": network,
                 "replica": {"role": "Primary", "capacity": 5},
@@ -237,13 +250,10 @@ class Servers:
         ]
 
     def user_parameters(self, record: Record) -> dict[str, str]:
-        return {
-            r.body["name"]: r.body["value"]
-            for r in self._ctx.store.children(record.id, CONFIGURATION_TYPE)
-        }
+        return {r.body["name"]: r.body["value"] for r in self._ctx.store.children(record.id, CONFIGURATION_TYPE)}
 
     def is_public(self, record: Record) -> bool:
-        return record.body["properties"]["network"].get("publicNetworkAccess") == "Enabled"
+        return bool(record.body["properties"]["network"].get("publicNetworkAccess") == "Enabled")
 
     async def delete_contents(self, group: Record) -> None:
         """Tear down the data plane of every server in a resource group that is being deleted."""
@@ -359,7 +369,9 @@ class Servers:
             )
         zone = self._dns.zone_by_id(str(zone_id))
         if zone is None:
-            raise InvalidParameterValue(f"The private DNS zone '{zone_id}' does not exist.", code="PrivateDnsZoneNotFound")
+            raise InvalidParameterValue(
+                f"The private DNS zone '{zone_id}' does not exist.", code="PrivateDnsZoneNotFound"
+            )
         address = self._next_address(subnet)
         network = {
             "delegatedSubnetResourceId": subnet.body["id"],
@@ -451,7 +463,10 @@ class Servers:
             )
         if self.has_data_plane(record) and runtime is not None:
             await asyncio.to_thread(
-                runtime.apply_firewall, record.body["name"], self.firewall_ranges(record), self.is_public(record)
+                runtime.apply_firewall,
+                record.body["name"],
+                self.firewall_ranges(record),
+                self.is_public(record),
             )
         self.release(op)
 
@@ -527,7 +542,9 @@ def _check_login(login: Any) -> None:
 def _check_password(password: Any, login: str) -> None:
     # Azure: 8 to 128 characters from three of: upper case, lower case, digits, symbols; no login inside.
     if not isinstance(password, str) or not 8 <= len(password) <= 128:
-        raise InvalidParameterValue("administratorLoginPassword must be 8 to 128 characters long.", code="PasswordTooWeak")
+        raise InvalidParameterValue(
+            "administratorLoginPassword must be 8 to 128 characters long.", code="PasswordTooWeak"
+        )
     classes = [
         any(c.isupper() for c in password),
         any(c.islower() for c in password),
@@ -608,7 +625,11 @@ def _high_availability(raw: Any, sku: dict[str, str]) -> dict[str, Any]:
         )
     if mode == "Disabled":
         return {"mode": "Disabled", "state": "NotEnabled"}
-    return {"mode": mode, "standbyAvailabilityZone": str(requested.get("standbyAvailabilityZone") or "2"), "state": "Healthy"}
+    return {
+        "mode": mode,
+        "standbyAvailabilityZone": str(requested.get("standbyAvailabilityZone") or "2"),
+        "state": "Healthy",
+    }
 
 
 def _auth_config(raw: dict[str, Any]) -> dict[str, str]:
@@ -617,7 +638,7 @@ def _auth_config(raw: dict[str, Any]) -> dict[str, str]:
     for value in (password_auth, entra_auth):
         if value not in ("Enabled", "Disabled"):
             raise InvalidParameterValue(f"authConfig values must be Enabled or Disabled, not '{value}'.")
-    if password_auth == "Disabled" and entra_auth == "Disabled":
+    if password_auth == "Disabled" and entra_auth == "Disabled":  # noqa: S105 - a setting, not a secret
         raise InvalidParameterValue("At least one authentication method must be enabled.")
     config = {"activeDirectoryAuth": entra_auth, "passwordAuth": password_auth}
     if entra_auth == "Enabled":

@@ -11,7 +11,11 @@ from .servers import DNS_SUFFIX, SERVER_NAME, STORAGE, VERSIONS, Servers
 
 # Compute sizes offered per tier: (name, vCores, memory per vCore in MB, max IOPS).
 SKUS = {
-    "Burstable": [("Standard_B1ms", 1, 2048, 640), ("Standard_B2s", 2, 2048, 1280), ("Standard_B2ms", 2, 4096, 1920)],
+    "Burstable": [
+        ("Standard_B1ms", 1, 2048, 640),
+        ("Standard_B2s", 2, 2048, 1280),
+        ("Standard_B2ms", 2, 4096, 1920),
+    ],
     "GeneralPurpose": [
         ("Standard_D2ds_v5", 2, 4096, 3200),
         ("Standard_D4ds_v5", 4, 4096, 6400),
@@ -19,7 +23,11 @@ SKUS = {
     ],
     "MemoryOptimized": [("Standard_E2ds_v5", 2, 8192, 3200), ("Standard_E4ds_v5", 4, 8192, 6400)],
 }
-DEFAULT_SKU = {"Burstable": "Standard_B1ms", "GeneralPurpose": "Standard_D2ds_v5", "MemoryOptimized": "Standard_E2ds_v5"}
+DEFAULT_SKU = {
+    "Burstable": "Standard_B1ms",
+    "GeneralPurpose": "Standard_D2ds_v5",
+    "MemoryOptimized": "Standard_E2ds_v5",
+}
 
 
 class ServiceInfo:
@@ -39,7 +47,9 @@ class ServiceInfo:
             result.update(nameAvailable=False, reason="Invalid", message=f"'{name}' is not a valid server name.")
         elif self._servers.by_name(name) is not None:
             result.update(
-                nameAvailable=False, reason="AlreadyExists", message=f"Specified server name '{name}' is already used."
+                nameAvailable=False,
+                reason="AlreadyExists",
+                message=f"Specified server name '{name}' is already used.",
             )
         return result
 
@@ -112,7 +122,11 @@ class ServiceInfo:
                 "name": "FlexibleServerCapabilities",
                 "supportedServerEditions": editions,
                 "supportedServerVersions": [
-                    {**enabled, "name": v, "supportedVersionsToUpgrade": [u for u in VERSIONS if int(u) > int(v)]}
+                    {
+                        **enabled,
+                        "name": v,
+                        "supportedVersionsToUpgrade": [u for u in VERSIONS if int(u) > int(v)],
+                    }
                     for v in VERSIONS
                 ],
                 "fastProvisioningSupported": "Disabled",
