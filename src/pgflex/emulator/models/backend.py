@@ -18,7 +18,7 @@ from .network import Networks
 from .operations import OperationRunner
 from .privatedns import PrivateDns
 from .resources import ResourceGroups
-from .servers import Servers
+from .servers import ADDRESS, ENDPOINT, RUNNING_VERSION, Servers
 from .service import ServiceInfo
 
 log = logging.getLogger("pgflex.emulator")
@@ -73,24 +73,26 @@ class Backend:
     def endpoints(self) -> dict[str, dict[str, Any]]:
         """How a local client reaches each server: FQDN (and private zone name) -> address and port."""
         result: dict[str, dict[str, Any]] = {}
-        runtime = self.runtime
         for server in self.store.of_type(SERVER_TYPE):
             name = server.body["name"]
             properties = server.body["properties"]
-            endpoint = runtime.endpoint(name) if runtime is not None and self.servers.has_data_plane(server) else None
+            host, port = server.private.get(ENDPOINT) or (None, None)
             entry = {
                 "server": name,
                 "id": server.body["id"],
                 "state": properties["state"],
-                "host": endpoint.host if endpoint else None,
-                "port": endpoint.port if endpoint else None,
+                "host": host,
+                "port": port,
                 "publicNetworkAccess": properties["network"].get("publicNetworkAccess"),
+                "requestedVersion": properties["version"],
+                # The system's PostgreSQL may lack the requested major version; say which one runs.
+                "runningVersion": server.private.get(RUNNING_VERSION),
             }
             result[properties["fullyQualifiedDomainName"]] = entry
             zone = self.servers.zone_for(server)
             if zone is not None:
                 result[f"{name}.{zone.body['name']}"] = {
                     **entry,
-                    "privateAddress": server.private.get("address"),
+                    "privateAddress": server.private.get(ADDRESS),
                 }
         return result

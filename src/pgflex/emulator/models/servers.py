@@ -71,6 +71,8 @@ BUSY = "busy"  # id of the operation holding the server
 HAS_DATA_PLANE = "dataPlane"
 PENDING_RESTART = "pendingRestart"  # static parameters changed since the last restart
 ADDRESS = "address"  # private IP in its delegated subnet
+ENDPOINT = "endpoint"  # [host, port] where its PostgreSQL listens, as the data plane last said
+RUNNING_VERSION = "runningVersion"  # the PostgreSQL major version actually running
 RUNNING_VALUES = "runningValues"  # parameter values at the last (re)start, for servers without a data plane
 
 
@@ -268,6 +270,7 @@ class Servers:
         for server in self._ctx.store.of_type(SERVER_TYPE):
             if self.has_data_plane(server) and server.body["properties"]["state"] in ("Ready", "Updating"):
                 await asyncio.to_thread(runtime.start, server.body["name"])
+                await self._remember_endpoint(server.body["name"])
 
     # Internals
 
@@ -421,7 +424,7 @@ class Servers:
         runtime = self._ctx.runtime
         if self.has_data_plane(record) and runtime is not None:
             password = op.payload.get("secret", {}).get("password", "")
-            await asyncio.to_thread(
+            endpoint = await asyncio.to_thread(
                 runtime.provision,
                 name,
                 record.body["properties"]["fullyQualifiedDomainName"],
@@ -431,7 +434,8 @@ class Servers:
                 self.user_parameters(record),
             )
             await asyncio.to_thread(runtime.apply_firewall, name, self.firewall_ranges(record), self.is_public(record))
-            record.body["properties"]["minorVersion"] = runtime.version_used(name).partition(".")[2] or "0"
+            record.private[ENDPOINT] = [endpoint.host, endpoint.port]
+            record.private[RUNNING_VERSION] = await asyncio.to_thread(runtime.version_used, name)
         zone = self.zone_for(record)
         if zone is not None:
             self._dns.set_a_record(zone, name, [str(record.private[ADDRESS])])
@@ -485,7 +489,18 @@ class Servers:
         runtime = self._ctx.runtime
         if self.has_data_plane(record) and runtime is not None:
             await asyncio.to_thread(runtime.restart, record.body["name"])
+            await self._remember_endpoint(record.body["name"])
         self._mark_restarted(self.release(op))
+
+    async def _remember_endpoint(self, name: str) -> None:
+        """Keep where the server listens in the store, so reads never wait on the data plane."""
+        runtime = self._ctx.runtime
+        assert runtime is not None
+        endpoint = await asyncio.to_thread(runtime.endpoint, name)
+        record = self.by_name(name)
+        if record is not None and endpoint is not None:
+            record.private[ENDPOINT] = [endpoint.host, endpoint.port]
+            self._ctx.store.put(record)
 
     def _mark_restarted(self, record: Record | None) -> None:
         if record is None:
@@ -501,6 +516,7 @@ class Servers:
         runtime = self._ctx.runtime
         if self.has_data_plane(record) and runtime is not None:
             await asyncio.to_thread(runtime.start, record.body["name"])
+            await self._remember_endpoint(record.body["name"])
         self._mark_restarted(self.release(op))  # a start is a restart of the process
 
     async def _complete_stop(self, op: Operation) -> None:
