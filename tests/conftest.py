@@ -6,12 +6,12 @@ official OpenAPI specification when the test ends; a nonconforming response fail
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
 
 from support.armspec import ArmSpec
+from support.conformance import assert_conforming
 from support.emulator import Clients, EmulatorHandle, make_handle, unique
 
 
@@ -46,21 +46,6 @@ def emulator(control_emulator: EmulatorHandle, arm_spec: ArmSpec) -> Iterator[Em
         page_size=100,
     )
     assert_conforming(control_emulator, arm_spec)
-
-
-def assert_conforming(handle: EmulatorHandle, spec: ArmSpec) -> None:
-    problems = []
-    for line in handle.new_record_lines():
-        entry = json.loads(line)
-        for problem in spec.validate_response(
-            entry["method"],
-            entry["path"],
-            entry["status"],
-            entry["response_body"],
-            entry.get("response_headers"),
-        ):
-            problems.append(f"{entry['method']} {entry['path']} -> {entry['status']}: {problem}")
-    assert not problems, "responses that do not conform to the specification:\n" + "\n".join(problems[:20])
 
 
 @pytest.fixture

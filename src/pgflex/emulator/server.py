@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .arm.app import DroppedConnection, EmulatorApp
+from .arm.app import DroppedConnection, EmulatorApp, current_transport
 from .arm.auth import Identity
 from .models.backend import Backend
 from .models.context import ServerRuntime
@@ -32,6 +32,22 @@ class _QuietDroppedConnections(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
 
 
+def _transport_aware_protocol() -> type:
+    """uvicorn's h11 protocol, telling the app which connection a request came on (to drop it)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class TransportAwareH11Protocol(H11Protocol):
+        def data_received(self, data: bytes) -> None:
+            # Request tasks are created in here and copy the current context.
+            token = current_transport.set(self.transport)
+            try:
+                super().data_received(data)
+            finally:
+                current_transport.reset(token)
+
+    return TransportAwareH11Protocol
+
+
 def load_runtime(settings_or_dir: EmulatorSettings | Path) -> ServerRuntime | None:
     """The data plane, or None (with the reason logged) when no PostgreSQL can be run here."""
     state_dir = settings_or_dir.state_dir if isinstance(settings_or_dir, EmulatorSettings) else settings_or_dir
@@ -45,7 +61,9 @@ def load_runtime(settings_or_dir: EmulatorSettings | Path) -> ServerRuntime | No
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio turns on TCP_NODELAY only for sockets that say they are TCP,
+    # and without it every response waits ~40 ms on Nagle's algorithm and delayed ACKs.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
@@ -95,6 +113,7 @@ def serve(settings: EmulatorSettings) -> None:
         app,
         ssl_certfile=str(https.cert_path),
         ssl_keyfile=str(https.key_path),
+        http=_transport_aware_protocol(),
         log_level="warning",
         lifespan="on",
         access_log=False,

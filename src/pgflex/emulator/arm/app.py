@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import time
@@ -45,7 +46,13 @@ SECRET_KEYS = {"administratorLoginPassword", "access_token", "password"}
 
 
 class DroppedConnection(Exception):
-    """Raised to make the server close the connection mid-response (a fault the client must survive)."""
+    """Raised after an injected connection drop, to end the request's handling."""
+
+
+# The connection of the request being handled; the HTTP protocol sets it (see server.py).
+current_transport: contextvars.ContextVar[asyncio.BaseTransport | None] = contextvars.ContextVar(
+    "current_transport", default=None
+)
 
 
 class Recorder:
@@ -154,10 +161,16 @@ class EmulatorApp:
                 return refused
         try:
             if tuning.chance(tuning.rate_throttled):
-                raise TooManyRequests("Too many requests (fault injected by the emulator).", retry_after=1)
+                self.stats["faults.throttled"] += 1
+                raise TooManyRequests(
+                    "Too many requests (fault injected by the emulator).", retry_after=tuning.retry_after_seconds
+                )
             if tuning.chance(tuning.rate_server_error):
+                self.stats["faults.server_error"] += 1
                 raise InternalServerError("Internal server error (fault injected by the emulator).")
             drop = tuning.chance(tuning.rate_dropped)
+            if drop:
+                self.stats["faults.dropped"] += 1
             if drop and tuning.rng.random() < 0.5:
                 await _drop(send)  # before the request takes effect
             response = self._dispatch(call)
@@ -200,6 +213,7 @@ class EmulatorApp:
         if call.method == "GET":
             return route.handler(self.backend, call)
         if "server" in params and tuning.chance(tuning.rate_server_busy):
+            self.stats["faults.server_busy"] += 1
             raise ServerBusy(params["server"])
         with self.backend.mutation():
             return route.handler(self.backend, call)
@@ -267,7 +281,11 @@ async def _send(send: Send, response: Response) -> None:
 
 
 async def _drop(send: Send) -> None:
-    # Promise a body, send part of it, then fail: the server closes the connection mid-response.
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1024")]})
-    await send({"type": "http.response.body", "body": b"{", "more_body": True})
+    """Reset the connection without a response, as a lost connection looks to the client."""
+    transport = current_transport.get()
+    if isinstance(transport, asyncio.Transport):
+        transport.abort()
+    else:  # served without our protocol: a truncated response is the closest
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1024")]})
+        await send({"type": "http.response.body", "body": b"{", "more_body": True})
     raise DroppedConnection()

@@ -1,0 +1,24 @@
+"""Checking every recorded ARM response against the official OpenAPI specification."""
+
+from __future__ import annotations
+
+import json
+
+from support.armspec import ArmSpec
+from support.emulator import EmulatorHandle
+
+
+def assert_conforming(handle: EmulatorHandle, spec: ArmSpec) -> None:
+    """Fail when any response recorded since the handle's last read does not conform to the spec."""
+    problems = []
+    for line in handle.new_record_lines():
+        entry = json.loads(line)
+        for problem in spec.validate_response(
+            entry["method"],
+            entry["path"],
+            entry["status"],
+            entry["response_body"],
+            entry.get("response_headers"),
+        ):
+            problems.append(f"{entry['method']} {entry['path']} -> {entry['status']}: {problem}")
+    assert not problems, "responses that do not conform to the specification:\n" + "\n".join(problems[:20])
