@@ -5,6 +5,9 @@ These tests restart and kill whole emulators, so they run on an emulator of thei
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -72,22 +75,51 @@ def test_data_survives_server_restart_and_stop_start(
     assert ready_with_data(checked_emulator, server_with_data) > restarted
 
 
-def graceful_restart(handle: EmulatorHandle) -> None:
+def graceful_restart(handle: EmulatorHandle, server: LiveServer) -> None:
     handle.stop()
     handle.start()
 
 
-def crash_and_start(handle: EmulatorHandle) -> None:
+def emulator_crash(handle: EmulatorHandle, server: LiveServer) -> None:
     handle.kill()  # SIGKILL: no shutdown code runs; PostgreSQL outlives the emulator
     handle.start()
 
 
-@pytest.mark.parametrize("outage", [graceful_restart, crash_and_start], ids=["stop-start", "sigkill-start"])
+def host_crash(handle: EmulatorHandle, server: LiveServer) -> None:
+    """SIGKILL the emulator and the server's postmaster, leaving a stale postmaster.pid as a power cut would."""
+    pid_file = handle.state_dir / "dataplane" / "servers" / server.name / "data" / "postmaster.pid"
+    postmaster = int(pid_file.read_text().splitlines()[0])
+    handle.kill()
+    os.kill(postmaster, signal.SIGKILL)
+    wait_until_gone(postmaster)
+    assert pid_file.exists()
+    handle.start()
+
+
+def wait_until_gone(pid: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} survived SIGKILL for {timeout} s")
+
+
+@pytest.mark.parametrize(
+    ("outage", "postgres_restarts"),
+    [(graceful_restart, True), (emulator_crash, False), (host_crash, True)],
+    ids=["emulator-stop-start", "emulator-sigkill", "emulator-and-postgres-sigkill"],
+)
 def test_data_survives_an_emulator_outage(
-    checked_emulator: EmulatorHandle, server_with_data: LiveServer, outage: Callable[[EmulatorHandle], None]
+    checked_emulator: EmulatorHandle,
+    server_with_data: LiveServer,
+    outage: Callable[[EmulatorHandle, LiveServer], None],
+    postgres_restarts: bool,
 ) -> None:
     before = ready_with_data(checked_emulator, server_with_data)
-    outage(checked_emulator)
+    outage(checked_emulator, server_with_data)
     after = ready_with_data(checked_emulator, server_with_data)
-    # A graceful stop takes PostgreSQL down with the emulator; after SIGKILL the new emulator adopts it.
-    assert (after > before) if outage is graceful_restart else (after == before)
+    # A graceful stop takes PostgreSQL down with the emulator; after an emulator-only crash the new one adopts it.
+    assert (after > before) if postgres_restarts else (after == before)

@@ -49,6 +49,8 @@ class EmulatorHandle:
 
     def start(self) -> RunningEmulator:
         self.running = daemon.start(self.settings)
+        # Restarts keep the port, so clients and their environment stay valid, as with a fixed port.
+        self.settings.port = int(self.running.base_url.rsplit(":", 1)[1])
         return self.running
 
     def stop(self) -> None:
