@@ -23,12 +23,14 @@ CREATE TABLE IF NOT EXISTS resources (
     subscription TEXT NOT NULL,
     resource_group TEXT NOT NULL,    -- '' for subscription-level resources
     parent TEXT NOT NULL,            -- key of the parent resource, '' at the top
+    name TEXT NOT NULL,              -- last segment of the key (server names are global)
     body TEXT NOT NULL,              -- the resource as ARM returns it (JSON)
     private TEXT NOT NULL DEFAULT '{}',  -- emulator-only facts about it (JSON), never returned
     seq INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS resources_by_scope ON resources (type, subscription, resource_group, seq);
 CREATE INDEX IF NOT EXISTS resources_by_parent ON resources (parent, type, seq);
+CREATE INDEX IF NOT EXISTS resources_by_name ON resources (type, name);
 CREATE TABLE IF NOT EXISTS operations (
     id TEXT PRIMARY KEY,
     resource_key TEXT NOT NULL,
@@ -137,14 +139,15 @@ class Store:
                 seq = self._seq
             self._db.execute(
                 "INSERT OR REPLACE INTO resources "
-                "(key, type, subscription, resource_group, parent, body, private, seq) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "(key, type, subscription, resource_group, parent, name, body, private, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.key,
                     record.type.lower(),
                     record.subscription.lower(),
                     record.resource_group.lower(),
                     record.parent.lower(),
+                    record.key.rsplit("/", 1)[-1],
                     json.dumps(record.body, separators=(",", ":")),
                     json.dumps(record.private, separators=(",", ":")),
                     seq,
@@ -170,6 +173,9 @@ class Store:
             "type = ? AND subscription = ? AND resource_group = ?",
             (resource_type.lower(), subscription.lower(), resource_group.lower()),
         )
+
+    def named(self, resource_type: str, name: str) -> list[Record]:
+        return self._select("type = ? AND name = ?", (resource_type.lower(), name.lower()))
 
     def of_type(self, resource_type: str) -> list[Record]:
         return self._select("type = ?", (resource_type.lower(),))

@@ -112,10 +112,8 @@ class Servers:
 
     def by_name(self, name: str) -> Record | None:
         """Server names are global (they are DNS names), so a name finds at most one server."""
-        for record in self._ctx.store.of_type(SERVER_TYPE):
-            if record.body["name"].lower() == name.lower():
-                return record
-        return None
+        found = self._ctx.store.named(SERVER_TYPE, name)
+        return found[0] if found else None
 
     # Writes
 
