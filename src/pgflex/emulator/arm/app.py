@@ -41,6 +41,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 IDENTITY_PATH = "/msi/token"
+# Public on real Resource Manager too: clients (az cloud register) read it before they have a token.
+METADATA_PATH = "/metadata/endpoints"
 ADMIN_PREFIX = "/_emulator"
 SECRET_KEYS = {"administratorLoginPassword", "access_token", "password"}
 
@@ -83,6 +85,33 @@ def _masked(value: Any) -> Any:
     if isinstance(value, list):
         return [_masked(v) for v in value]
     return value
+
+
+def cloud_metadata(base_url: str) -> dict[str, Any]:
+    """Resource Manager's cloud description (api-version 2022-09-01), pointing at the emulator."""
+    return {
+        "name": "pgflex-emulator",
+        "resourceManager": f"{base_url}/",
+        "portal": f"{base_url}/",
+        "graph": "https://graph.windows.net/",
+        "graphAudience": "https://graph.windows.net/",
+        "microsoftGraphResourceId": "https://graph.microsoft.com/",
+        "gallery": f"{base_url}/",
+        "authentication": {
+            "loginEndpoint": "https://login.microsoftonline.com",
+            "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"],
+            "tenant": "common",
+            "identityProvider": "AAD",
+        },
+        "suffixes": {
+            "acrLoginServer": "azurecr.io",
+            "keyVaultDns": "vault.azure.net",
+            "sqlServerHostname": "database.windows.net",
+            "storage": "core.windows.net",
+            "postgresqlServerEndpoint": "postgres.database.azure.com",
+        },
+        "ossrdbmsResourceId": "https://ossrdbms-aad.database.windows.net",
+    }
 
 
 class EmulatorApp:
@@ -134,6 +163,8 @@ class EmulatorApp:
             if path == IDENTITY_PATH:
                 self.stats["identity"] += 1
                 return wire.ok(self.identity.issue(headers.get("x-identity-header"), query.get("resource")))
+            if path == METADATA_PATH and method == "GET":
+                return wire.ok(cloud_metadata(self.base_url))
             principal = self.identity.authenticate(headers.get("authorization"))
             body = _parse_json(raw)
             if path.startswith(ADMIN_PREFIX):

@@ -120,6 +120,17 @@ class ServiceInfo:
             {
                 **enabled,
                 "name": "FlexibleServerCapabilities",
+                # Clients (az) read these flags to decide what a location offers.
+                "supportedFeatures": [
+                    {"name": name, "status": status}
+                    for name, status in (
+                        ("OfferRestricted", "Disabled"),
+                        ("ZoneRedundantHa", "Enabled"),
+                        ("GeoBackup", "Enabled"),
+                        ("OnlineResize", "Enabled"),
+                        ("IndexTuning", "Disabled"),
+                    )
+                ],
                 "supportedServerEditions": editions,
                 "supportedServerVersions": [
                     {
