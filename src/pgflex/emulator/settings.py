@@ -20,6 +20,9 @@ def default_state_dir() -> Path:
     override = os.environ.get("PGFLEX_EMULATOR_STATE_DIR")
     if override:
         return Path(override)
+    if os.geteuid() == 0:
+        # As root the data plane runs PostgreSQL as the postgres user, who cannot enter /root.
+        return Path("/var/lib/pgflex/emulator")
     return Path(platformdirs.user_state_dir("pgflex")) / "emulator"
 
 
