@@ -8,9 +8,14 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from support.emulator import Clients, EmulatorHandle, server_body, unique
 
 
-def test_create_get_list_delete(clients: Clients, resource_group: str, server_name: str) -> None:
+def test_create_get_list_delete(
+    clients: Clients, emulator: EmulatorHandle, resource_group: str, server_name: str
+) -> None:
     servers = clients.postgres.servers
-    created = servers.begin_create_or_update(resource_group, server_name, server_body(version="16")).result()
+    emulator.tune(operation_seconds=0.5)
+    poller = servers.begin_create_or_update(resource_group, server_name, server_body(version="16"))
+    assert servers.get(resource_group, server_name).state == "Provisioning"
+    created = poller.result()
     assert created.name == server_name
     assert created.state == "Ready"
     assert created.version == "16"
@@ -21,7 +26,9 @@ def test_create_get_list_delete(clients: Clients, resource_group: str, server_na
     assert servers.get(resource_group, server_name).state == "Ready"
     assert server_name in [s.name for s in servers.list_by_resource_group(resource_group)]
     assert server_name in [s.name for s in servers.list_by_subscription()]
-    servers.begin_delete(resource_group, server_name).result()
+    poller = servers.begin_delete(resource_group, server_name)
+    assert servers.get(resource_group, server_name).state == "Dropping"
+    poller.result()
     with pytest.raises(ResourceNotFoundError):
         servers.get(resource_group, server_name)
 

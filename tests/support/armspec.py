@@ -275,6 +275,7 @@ class ResourceRoute:
     delete_statuses: tuple[str, ...]
     patch: bool = False
     head: bool = False
+    has_examples: bool = True  # False for extra paths of a kind (subscription-wide lists)
 
 
 RESOURCE_ROUTES: Final = (
@@ -321,6 +322,25 @@ RESOURCE_ROUTES: Final = (
         ("200", "204"),
         patch=True,
     ),
+    # Subscription-wide lists (list_all): the same item shapes under the subscription.
+    ResourceRoute(
+        "VirtualNetwork",
+        "network",
+        _SUB + "/providers/Microsoft.Network/virtualNetworks",
+        _SUB + "/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}",
+        (),
+        (),
+        has_examples=False,
+    ),
+    ResourceRoute(
+        "PrivateZone",
+        "privatedns",
+        _SUB + "/providers/Microsoft.Network/privateDnsZones",
+        _SUB + "/providers/Microsoft.Network/privateDnsZones/{privateZoneName}",
+        (),
+        (),
+        has_examples=False,
+    ),
     # "ALL" lists record sets of every type; the emulator keeps only A records, so their shape applies.
     ResourceRoute(
         "ARecordSet",
@@ -329,6 +349,7 @@ RESOURCE_ROUTES: Final = (
         _ZONES + "/{privateZoneName}/ALL/{relativeRecordSetName}",
         (),
         (),
+        has_examples=False,
     ),
     ResourceRoute(
         "ResourceGroup",
@@ -397,7 +418,7 @@ def route_for_example(stem: str) -> tuple[ResourceRoute, str, bool] | None:
     """(route, method, is_collection) for an example file name such as `SubnetCreateWithDelegation`."""
     # Longest prefix first: "VirtualNetworkLinkPut" is a link, not a virtual network.
     for route in sorted(RESOURCE_ROUTES, key=lambda r: -len(r.kind)):
-        if not stem.startswith(route.kind):
+        if not route.has_examples or not stem.startswith(route.kind):
             continue
         rest = stem[len(route.kind) :]
         for prefix, method, is_collection in _EXAMPLE_VERBS:
@@ -959,7 +980,7 @@ class ArmSpec:
         responses["default"] = DeclaredResponse(status="default", schema=self._error_schema)
         examples = tuple(
             file
-            for file in self._other_examples.get(route.kind, [])
+            for file in (self._other_examples.get(route.kind, []) if route.has_examples else [])
             if (routed := route_for_example(file.stem)) is not None
             and routed[1] == method
             and (template == route.collection) == routed[2]
