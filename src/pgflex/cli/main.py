@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from . import plan as plan_commands
 from .emulator import emulator_app
 
 app = typer.Typer(
@@ -18,6 +19,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(emulator_app, name="emulator")
+app.command("plan")(plan_commands.plan)
+app.command("drift")(plan_commands.drift)
+app.command("validate")(plan_commands.validate)
+app.command("schema")(plan_commands.schema)
 
 
 def _version(value: bool) -> None:

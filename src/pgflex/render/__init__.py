@@ -1,0 +1,1 @@
+"""Views of results for people (tables) and machines (JSON), from data only."""

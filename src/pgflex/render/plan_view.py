@@ -1,0 +1,77 @@
+"""The plan for people: one block per server, changes marked + ~ - as Terraform users expect."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from pgflex.engine.plan import Action, Change, Plan
+
+SYMBOLS = {
+    Action.CREATE: ("+", "green"),
+    Action.UPDATE: ("~", "yellow"),
+    Action.DELETE: ("-", "red"),
+    Action.RESTART: ("↻", "magenta"),
+    Action.NOOP: (" ", "dim"),
+}
+
+
+def _flatten(value: Any, prefix: str = "") -> list[str]:
+    if isinstance(value, dict):
+        return [item for key, inner in value.items() for item in _flatten(inner, f"{prefix}{key}.")]
+    return [f"{prefix[:-1]}={_value(value)}"]
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, str):
+        return value if value else '""'
+    if isinstance(value, dict):
+        return ", ".join(_flatten(value))
+    return json.dumps(value, sort_keys=True)
+
+
+def _line(change: Change) -> Text:
+    symbol, style = SYMBOLS[change.action]
+    text = Text(f"  {symbol} {change.kind.value} {change.name}", style=style)
+    if change.action is Action.UPDATE and change.before is not None:
+        text.append(f": {_value(change.before)} → {_value(change.after)}")
+    elif change.action is Action.CREATE and change.after is not None:
+        text.append(f": {_value(change.after)}")
+    elif change.action is Action.DELETE:
+        text.append(f": {_value(change.before)}")
+    elif change.action is Action.UPDATE:
+        text.append(f": {_value(change.after)}")
+    text.append(f"  ({change.reason}" + ("; needs a restart" if change.requires_restart else "") + ")", style="dim")
+    return text
+
+
+def render_plan(plan: Plan, console: Console, *, show_unchanged: bool = False) -> None:
+    console.print(
+        Text(f"pgflex plan for {plan.environment} ({plan.cloud}, resource group {plan.resource_group})", style="bold")
+    )
+    environment = [c for c in plan.environment_changes if show_unchanged or c.action is not Action.NOOP]
+    if environment:
+        console.print(Text("environment", style="bold"))
+        for change in environment:
+            console.print(_line(change))
+    for server in plan.servers:
+        shown = [c for c in server.changes if show_unchanged or c.action is not Action.NOOP]
+        status = f"{len(server.pending)} change(s)" if server.pending else "up to date"
+        console.print(Text(f"server {server.name}: {status}", style="bold"))
+        for exception in server.exceptions:
+            console.print(Text(f"  ! policy exception {exception.rule}: {exception.reason}", style="bold yellow"))
+        for change in shown:
+            console.print(_line(change))
+    for error in plan.errors:
+        console.print(Text(f"error: {error}", style="bold red"))
+    summary = plan.summary()
+    if plan.has_changes:
+        parts = [f"{count} to {action}" for action, count in summary.items() if count]
+        console.print(Text("Plan: " + ", ".join(parts) + ".", style="bold"))
+    else:
+        console.print(Text("No changes: the environment matches the spec.", style="bold green"))
