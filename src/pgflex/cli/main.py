@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from . import apply as apply_commands
 from . import plan as plan_commands
 from .emulator import emulator_app
 
@@ -21,6 +22,8 @@ app = typer.Typer(
 app.add_typer(emulator_app, name="emulator")
 app.command("plan")(plan_commands.plan)
 app.command("drift")(plan_commands.drift)
+app.command("apply")(apply_commands.apply)
+app.command("destroy")(apply_commands.destroy)
 app.command("validate")(plan_commands.validate)
 app.command("schema")(plan_commands.schema)
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pgflex.azure.clients import AzureClients, connect
+from pgflex.azure.retry import RetryPolicy
 from pgflex.spec import Environment, load_spec
 
+from .apply import ApplyResult, Progress, RestartMode, apply_plan
+from .destroy import destroy_environment
 from .diff import make_plan
 from .observe import ParameterStrategy, observe
 from .plan import Plan
@@ -37,3 +40,36 @@ def plan(
 def drift(spec: Environment | str | Path, **options: object) -> Plan:
     """The same read-only plan; it has drift when ``plan.has_changes``."""
     return plan(spec, **options)  # type: ignore[arg-type]
+
+
+def apply(
+    spec: Environment | str | Path,
+    *,
+    saved_plan: Plan | None = None,
+    clients: AzureClients | None = None,
+    restart: RestartMode = "auto",
+    parallelism: int = 4,
+    verify: bool = True,
+    progress: Progress | None = None,
+    retry: RetryPolicy | None = None,
+) -> ApplyResult:
+    """Converge the environment to the spec (or run ``saved_plan``, refusing it when stale)."""
+    env = _environment(spec)
+    clients = clients or connect(env.cloud, env.subscription)
+    to_run = saved_plan or plan(env, clients=clients, parallelism=parallelism, verify=verify)
+    return apply_plan(
+        env, clients, to_run, restart=restart, parallelism=parallelism, verify=verify, progress=progress, retry=retry
+    )
+
+
+def destroy(
+    spec: Environment | str | Path,
+    *,
+    clients: AzureClients | None = None,
+    progress: Progress | None = None,
+    retry: RetryPolicy | None = None,
+) -> list[str]:
+    """Delete the spec's servers and the network objects it created; the resource group stays."""
+    env = _environment(spec)
+    clients = clients or connect(env.cloud, env.subscription)
+    return destroy_environment(env, clients, progress=progress, retry=retry)

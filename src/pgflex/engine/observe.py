@@ -121,13 +121,13 @@ def observe_server(
         "location": found.location,
         "version": str(found.version) if found.version else None,
         "skuName": found.sku.name if found.sku else None,
-        "skuTier": str(found.sku.tier) if found.sku else None,
+        "skuTier": _text(found.sku.tier) if found.sku else None,
         "storageSizeGb": storage.storage_size_gb if storage else None,
-        "autoGrow": str(storage.auto_grow) == "Enabled" if storage else None,
-        "highAvailability": str(ha.mode) if ha and ha.mode else "Disabled",
+        "autoGrow": _text(storage.auto_grow) == "Enabled" if storage else None,
+        "highAvailability": _text(ha.mode) if ha and ha.mode else "Disabled",
         "tags": dict(found.tags or {}),
         "administratorLogin": found.administrator_login,
-        "publicNetworkAccess": str(network.public_network_access) if network else None,
+        "publicNetworkAccess": _text(network.public_network_access) if network else None,
         "delegatedSubnetId": network.delegated_subnet_resource_id if network else None,
         "privateDnsZoneId": network.private_dns_zone_arm_resource_id if network else None,
     }
@@ -140,7 +140,7 @@ def observe_server(
     return ObservedServer(
         name=server.name,
         exists=True,
-        state=str(getattr(found.state, "value", found.state)),
+        state=_text(found.state),
         properties=properties,
         parameters=parameters,
         firewall_rules=rules,
@@ -159,13 +159,18 @@ def _observe_parameters(
     return {
         str(c.name): ObservedParameter(
             value=str(c.value or ""),
-            data_type=str(c.data_type or "String"),
+            data_type=_text(c.data_type or "String"),
             is_dynamic=bool(c.is_dynamic_config),
             pending_restart=bool(c.is_config_pending_restart),
-            source=str(c.source or ""),
+            source=_text(c.source or ""),
         )
         for c in found
     }
+
+
+def _text(value: object) -> str:
+    """The wire string of an SDK value: its enums print as 'SkuTier.BURSTABLE' otherwise."""
+    return str(getattr(value, "value", value))
 
 
 def _subnet_key(vnet: str, subnet: str) -> str:

@@ -1,0 +1,423 @@
+"""Apply: converge the environment to the spec, one write at a time per server.
+
+Different servers progress concurrently; one server never sees two writes at once, and each
+write waits for its operation to finish and the server to be Ready before the next. Property
+changes of a server go in one PATCH; static parameters share one restart, at the end, as
+``restart`` allows. Every write is read back. The plan is recomputed at the end, and whatever
+still differs is reported as an error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from pgflex.azure.clients import AzureClients
+from pgflex.azure.retry import RetryPolicy
+from pgflex.spec import Environment, PgflexError, PrivateAccess, Server, resolve_password
+
+from .diff import POSTGRES_DELEGATION, SET_PARAMETERS, canonical, make_plan
+from .observe import observe
+from .plan import Action, Change, Kind, Plan
+
+RestartMode = Literal["auto", "never"]
+BUSY_STATES = {"Updating", "Restarting", "Starting", "Provisioning", "Stopping", "Dropping"}
+READY_TIMEOUT_SECONDS = 1800.0
+
+
+class StalePlanError(PgflexError):
+    """The saved plan was made against a world that has changed since."""
+
+
+class ApplyError(PgflexError):
+    """Apply finished, but the environment still differs from the spec."""
+
+
+class Phase(StrEnum):
+    STARTED = "started"
+    DONE = "done"
+    RETRY = "retry"
+    FAILED = "failed"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress, for the live view or log lines."""
+
+    scope: str  # a server name, or "environment"
+    operation: str
+    phase: Phase
+    detail: str = ""
+
+
+Progress = Callable[[Event], None]
+
+
+@dataclass
+class ApplyResult:
+    plan: Plan
+    final_plan: Plan | None = None
+    writes: int = 0
+    restarted: list[str] = field(default_factory=list)
+    pending_restart: dict[str, list[str]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def converged(self) -> bool:
+        return not self.failures and self.final_plan is not None and not _remaining(self.final_plan, self)
+
+
+def _remaining(plan: Plan, result: ApplyResult) -> list[Change]:
+    """Differences left after apply; restarts the user chose to defer are not failures."""
+    deferred = set(result.pending_restart)
+    left = []
+    for change in plan.environment_changes:
+        if change.action is not Action.NOOP:
+            left.append(change)
+    for server in plan.servers:
+        for change in server.pending:
+            if server.name in deferred and (change.action is Action.RESTART or change.requires_restart):
+                continue
+            left.append(change)
+    return left
+
+
+class Applier:
+    def __init__(
+        self,
+        env: Environment,
+        clients: AzureClients,
+        *,
+        retry: RetryPolicy | None = None,
+        restart: RestartMode = "auto",
+        progress: Progress | None = None,
+        poll_seconds: float | None = None,
+        parallelism: int = 4,
+    ) -> None:
+        self.env = env
+        self.parallelism = parallelism
+        self.clients = clients
+        self.retry = retry or RetryPolicy()
+        self.restart = restart
+        self.progress = progress or (lambda event: None)
+        self.poll_seconds = poll_seconds if poll_seconds is not None else clients.polling_interval
+
+    # Running
+
+    def run(self, plan: Plan, passwords: dict[str, str]) -> ApplyResult:
+        result = ApplyResult(plan=plan)
+        writes_before = self.clients.counter.writes
+        for change in plan.environment_changes:
+            if change.action is not Action.NOOP:
+                self._environment_change(change)
+        servers = [s for s in plan.servers if s.pending]
+        if servers:
+            with ThreadPoolExecutor(max_workers=max(1, min(len(servers), self.parallelism))) as pool:
+                outcomes = list(pool.map(lambda s: self._server_changes(s.name, s.pending, passwords, result), servers))
+            result.failures.extend(f for f in outcomes if f)
+        result.writes = self.clients.counter.writes - writes_before
+        return result
+
+    def _step(self, scope: str, operation: str, function: Callable[[], Any]) -> Any:
+        self.progress(Event(scope, operation, Phase.STARTED))
+
+        def on_retry(error: BaseException, sleep: float) -> None:
+            from pgflex.azure.retry import describe
+
+            self.progress(Event(scope, operation, Phase.RETRY, f"{describe(error)}; again in {sleep:.1f}s"))
+
+        value = self.retry.call(scope, operation, function, on_retry)
+        self.progress(Event(scope, operation, Phase.DONE))
+        return value
+
+    # Environment objects
+
+    def _environment_change(self, change: Change) -> None:
+        env, clients = self.env, self.clients
+        group = env.resource_group
+        scope = "environment"
+        if change.kind is Kind.RESOURCE_GROUP:
+            self._step(
+                scope,
+                f"create resource group {group}",
+                lambda: clients.resources.resource_groups.create_or_update(group, {"location": env.location}),
+            )
+        elif change.kind is Kind.VIRTUAL_NETWORK:
+            body = {
+                "location": env.location,
+                "properties": {"addressSpace": {"addressPrefixes": change.after["addressPrefixes"]}},
+            }
+            self._step(
+                scope,
+                f"{change.action} virtual network {change.name}",
+                lambda: clients.network.virtual_networks.begin_create_or_update(
+                    group, change.name, wire(body)
+                ).result(),
+            )
+        elif change.kind is Kind.SUBNET:
+            vnet, subnet = change.name.split("/", 1)
+            body = {
+                "properties": {
+                    "addressPrefix": change.after["addressPrefix"],
+                    "delegations": [{"name": "flexibleServers", "properties": {"serviceName": POSTGRES_DELEGATION}}],
+                }
+            }
+            self._step(
+                scope,
+                f"{change.action} subnet {change.name}",
+                lambda: clients.network.subnets.begin_create_or_update(group, vnet, subnet, wire(body)).result(),
+            )
+        elif change.kind is Kind.PRIVATE_DNS_ZONE:
+            self._step(
+                scope,
+                f"create private DNS zone {change.name}",
+                # Private DNS zones are global resources.
+                lambda: clients.dns.private_zones.begin_create_or_update(
+                    group, change.name, wire({"location": "global"})
+                ).result(),
+            )
+        elif change.kind is Kind.PRIVATE_DNS_ZONE_LINK:
+            zone, vnet = change.name.rsplit("/", 1)
+            vnet_id = clients.network.virtual_networks.get(group, vnet).id
+            body = {
+                "location": "global",
+                "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False},
+            }
+            self._step(
+                scope,
+                f"link zone {zone} to {vnet}",
+                lambda: clients.dns.virtual_network_links.begin_create_or_update(
+                    group, zone, vnet, wire(body)
+                ).result(),
+            )
+
+    # Servers
+
+    def _server_changes(
+        self, name: str, changes: tuple[Change, ...], passwords: dict[str, str], result: ApplyResult
+    ) -> str | None:
+        """Apply one server's changes in order; returns a failure message, or None."""
+        server = self.env.server(name)
+        try:
+            properties = [c for c in changes if c.kind is Kind.SERVER and c.action is Action.UPDATE]
+            for change in changes:
+                if change.kind is Kind.SERVER and change.action is Action.CREATE:
+                    self._create_server(server, passwords[name])
+            if properties:
+                self._update_server(server, properties)
+            static = []
+            for change in changes:
+                if change.kind is Kind.PARAMETER and change.action is Action.UPDATE:
+                    if self._set_parameter(server, change.name, str(change.after)):
+                        static.append(change.name)
+                elif change.kind is Kind.FIREWALL_RULE:
+                    self._firewall_rule(server, change)
+            pending = static + [
+                str(p)
+                for c in changes
+                if c.action is Action.RESTART
+                for p in (c.before or {}).get("pendingRestart", [])
+            ]
+            if pending:
+                self._restart_or_defer(server, sorted(set(pending)), result)
+        except PgflexError as error:
+            self.progress(Event(name, "apply", Phase.FAILED, str(error)))
+            return str(error)
+        return None
+
+    def _create_server(self, server: Server, password: str) -> None:
+        body = server_create_body(self.env, server, password, self._network_ids(server))
+        group = self.env.resource_group
+        self._step(
+            server.name,
+            "create server",
+            lambda: self.clients.postgres.servers.begin_create_or_update(group, server.name, wire(body)).result(),
+        )
+        self._wait_ready(server.name)
+
+    def _update_server(self, server: Server, changes: list[Change]) -> None:
+        patch: dict[str, Any] = {"properties": {}}
+        for change in changes:
+            field_name = change.name.split(".", 1)[1]
+            if field_name == "sku":
+                patch["sku"] = {"name": server.sku.name, "tier": server.sku.tier}
+            elif field_name == "tags":
+                patch["tags"] = dict(server.tags)
+            elif field_name.startswith("storage"):
+                patch["properties"]["storage"] = {
+                    "storageSizeGB": server.storage.size_gb,
+                    "autoGrow": "Enabled" if server.storage.auto_grow else "Disabled",
+                }
+            elif field_name == "highAvailability":
+                patch["properties"]["highAvailability"] = {"mode": server.high_availability.mode}
+            elif field_name == "publicNetworkAccess":
+                patch["properties"]["network"] = {"publicNetworkAccess": change.after}
+        group = self.env.resource_group
+        fields = ", ".join(c.name.split(".", 1)[1] for c in changes)
+        # One PATCH for every property: each write holds the server for minutes on Azure.
+        self._step(
+            server.name,
+            f"update {fields}",
+            lambda: self.clients.postgres.servers.begin_update(group, server.name, wire(patch)).result(),
+        )
+        self._wait_ready(server.name)
+
+    def _set_parameter(self, server: Server, name: str, value: str) -> bool:
+        """Set one parameter and read it back; True when it waits for a restart."""
+        group = self.env.resource_group
+        configurations = self.clients.postgres.configurations
+        body: dict[str, Any] = {"properties": {"value": value, "source": "user-override"}}
+        self._step(
+            server.name,
+            f"set {name} = {value!r}",
+            lambda: configurations.begin_update(group, server.name, name, wire(body)).result(),
+        )
+        self._wait_ready(server.name)
+        # Read back: a parameter can report success without being persisted (bicep-registry-modules #7270).
+        stored = self._step(server.name, f"read back {name}", lambda: configurations.get(group, server.name, name))
+        data_type = "Set" if name in SET_PARAMETERS else str(getattr(stored.data_type, "value", stored.data_type))
+        if canonical(data_type, str(stored.value or "")) != canonical(data_type, value):
+            raise PgflexError(f"{server.name}: {name} reads back {stored.value!r} after setting {value!r}")
+        return bool(stored.is_config_pending_restart) or stored.is_dynamic_config is False
+
+    def _firewall_rule(self, server: Server, change: Change) -> None:
+        group = self.env.resource_group
+        rules = self.clients.postgres.firewall_rules
+        if change.action is Action.DELETE:
+            self._step(
+                server.name,
+                f"delete firewall rule {change.name}",
+                lambda: rules.begin_delete(group, server.name, change.name).result(),
+            )
+        else:
+            body: dict[str, Any] = {
+                "properties": {"startIpAddress": change.after["start"], "endIpAddress": change.after["end"]}
+            }
+            stored = self._step(
+                server.name,
+                f"{change.action} firewall rule {change.name}",
+                lambda: rules.begin_create_or_update(group, server.name, change.name, wire(body)).result(),
+            )
+            if (stored.start_ip_address, stored.end_ip_address) != (change.after["start"], change.after["end"]):
+                raise PgflexError(f"{server.name}: firewall rule {change.name} reads back differently")
+        self._wait_ready(server.name)
+
+    def _restart_or_defer(self, server: Server, pending: list[str], result: ApplyResult) -> None:
+        if self.restart == "never":
+            result.pending_restart[server.name] = pending
+            detail = f"{', '.join(pending)} wait for a restart (--restart never)"
+            self.progress(Event(server.name, "restart", Phase.NOTE, detail))
+            return
+        group = self.env.resource_group
+        self._step(
+            server.name,
+            f"restart for {', '.join(pending)}",
+            lambda: self.clients.postgres.servers.begin_restart(group, server.name).result(),
+        )
+        self._wait_ready(server.name)
+        result.restarted.append(server.name)
+
+    def _wait_ready(self, name: str) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        group = self.env.resource_group
+        while True:
+            found = self.retry.call(name, "read state", lambda: self.clients.postgres.servers.get(group, name))
+            state = str(getattr(found.state, "value", found.state))
+            if state not in BUSY_STATES:
+                return
+            if time.monotonic() > deadline:
+                raise PgflexError(f"{name}: still {state} after {READY_TIMEOUT_SECONDS:.0f} s")
+            time.sleep(self.poll_seconds)
+
+    def _network_ids(self, server: Server) -> dict[str, str]:
+        access = server.access
+        if not isinstance(access, PrivateAccess):
+            return {}
+        sub, group = self.env.subscription, self.env.resource_group
+        base = f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Network"
+        created = access.subnet.create
+        subnet = access.subnet.id or (
+            f"{base}/virtualNetworks/{created.vnet}/subnets/{created.name}" if created else ""
+        )
+        zone = access.private_dns_zone.id or f"{base}/privateDnsZones/{access.private_dns_zone.zone_name}"
+        return {"subnet": subnet, "zone": zone}
+
+
+def wire(body: dict[str, Any]) -> Any:
+    """A request body as the SDK sends it: plain JSON (its TypedDicts describe the same shape)."""
+    return body
+
+
+def server_create_body(env: Environment, server: Server, password: str, network: dict[str, str]) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "version": server.version,
+        "storage": {
+            "storageSizeGB": server.storage.size_gb,
+            "autoGrow": "Enabled" if server.storage.auto_grow else "Disabled",
+        },
+        "highAvailability": {"mode": server.high_availability.mode},
+        "authConfig": {
+            "passwordAuth": "Enabled" if server.authentication.password else "Disabled",
+            "activeDirectoryAuth": "Enabled" if server.authentication.entra else "Disabled",
+        },
+        "createMode": "Create",
+    }
+    if server.administrator is not None:
+        properties["administratorLogin"] = server.administrator.login
+        properties["administratorLoginPassword"] = password
+    if network:
+        # Private access: pgflex sets publicNetworkAccess itself, as the service requires.
+        properties["network"] = {
+            "delegatedSubnetResourceId": network["subnet"],
+            "privateDnsZoneArmResourceId": network["zone"],
+            "publicNetworkAccess": "Disabled",
+        }
+    else:
+        properties["network"] = {"publicNetworkAccess": "Enabled"}
+    return {
+        "location": env.location,
+        "sku": {"name": server.sku.name, "tier": server.sku.tier},
+        "tags": dict(server.tags),
+        "properties": properties,
+    }
+
+
+def passwords_for(env: Environment, plan: Plan) -> dict[str, str]:
+    """Administrator passwords of the servers the plan creates, read before any write."""
+    creating = {s.name for s in plan.servers for c in s.changes if c.kind is Kind.SERVER and c.action is Action.CREATE}
+    return {name: resolve_password(env.server(name)) for name in sorted(creating)}
+
+
+def apply_plan(
+    env: Environment,
+    clients: AzureClients,
+    plan: Plan,
+    *,
+    restart: RestartMode = "auto",
+    parallelism: int = 4,
+    verify: bool = True,
+    progress: Progress | None = None,
+    retry: RetryPolicy | None = None,
+) -> ApplyResult:
+    """Run ``plan`` after checking that the world still looks as it did when it was made."""
+    passwords = passwords_for(env, plan)
+    current = make_plan(env, observe(env, clients, parallelism=parallelism), verify=verify)
+    if current.fingerprint != plan.fingerprint:
+        raise StalePlanError(
+            f"the plan is stale: what it observed has changed since it was made ({plan.fingerprint[:19]} → "
+            f"{current.fingerprint[:19]}); make a new plan"
+        )
+    if plan.errors:
+        raise ApplyError("the plan has errors it cannot apply:\n" + "\n".join(plan.errors))
+    applier = Applier(env, clients, restart=restart, progress=progress, retry=retry, parallelism=parallelism)
+    result = applier.run(plan, passwords)
+    if result.writes:
+        result.final_plan = make_plan(env, observe(env, clients, parallelism=parallelism), verify=verify)
+    else:
+        result.final_plan = current
+    return result

@@ -1,0 +1,71 @@
+"""Destroy: delete what an environment made, servers first. Only on explicit request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from pgflex.azure.clients import AzureClients
+from pgflex.azure.retry import RetryPolicy
+from pgflex.spec import Environment, PrivateAccess
+
+from .apply import Event, Phase, Progress
+
+
+def _finish(begin: Callable[..., Any], *args: str) -> Any:
+    """Start a deletion and wait for it."""
+    return begin(*args).result()
+
+
+def destroy_environment(
+    env: Environment, clients: AzureClients, *, progress: Progress | None = None, retry: RetryPolicy | None = None
+) -> list[str]:
+    """Delete servers, then the zone links, zones, subnets and virtual networks the spec created."""
+    retry = retry or RetryPolicy()
+    report = progress or (lambda event: None)
+    group = env.resource_group
+    deleted: list[str] = []
+
+    def delete(scope: str, what: str, call: Callable[[], Any]) -> None:
+        report(Event(scope, f"delete {what}", Phase.STARTED))
+        try:
+            retry.call(scope, f"delete {what}", call)
+        except ResourceNotFoundError:
+            report(Event(scope, f"delete {what}", Phase.NOTE, "already gone"))
+            return
+        deleted.append(what)
+        report(Event(scope, f"delete {what}", Phase.DONE))
+
+    postgres, network, dns = clients.postgres, clients.network, clients.dns
+    for server in env.servers:
+        name = server.name
+        delete(name, f"server {name}", partial(_finish, postgres.servers.begin_delete, group, name))
+    links: list[tuple[str, str]] = []
+    zones: list[str] = []
+    subnets: list[tuple[str, str]] = []
+    for server in env.servers:
+        access = server.access
+        if not isinstance(access, PrivateAccess):
+            continue
+        created_subnet, created_zone = access.subnet.create, access.private_dns_zone.create
+        if created_zone is not None:
+            zones.append(created_zone.name)
+            if created_subnet is not None:
+                links.append((created_zone.name, created_subnet.vnet))
+        if created_subnet is not None:
+            subnets.append((created_subnet.vnet, created_subnet.name))
+    for zone, vnet in dict.fromkeys(links):
+        what = f"zone link {zone}/{vnet}"
+        delete("environment", what, partial(_finish, dns.virtual_network_links.begin_delete, group, zone, vnet))
+    for zone in dict.fromkeys(zones):
+        delete("environment", f"private DNS zone {zone}", partial(_finish, dns.private_zones.begin_delete, group, zone))
+    for vnet, subnet in dict.fromkeys(subnets):
+        what = f"subnet {vnet}/{subnet}"
+        delete("environment", what, partial(_finish, network.subnets.begin_delete, group, vnet, subnet))
+    for vnet in dict.fromkeys(v for v, _ in subnets):
+        what = f"virtual network {vnet}"
+        delete("environment", what, partial(_finish, network.virtual_networks.begin_delete, group, vnet))
+    return deleted

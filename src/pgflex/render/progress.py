@@ -1,0 +1,94 @@
+"""Progress of long work: a live table per server on a terminal, plain log lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from pgflex.engine.apply import Event, Phase, Progress
+
+STYLES = {
+    Phase.STARTED: "cyan",
+    Phase.DONE: "green",
+    Phase.RETRY: "yellow",
+    Phase.FAILED: "bold red",
+    Phase.NOTE: "magenta",
+}
+
+
+@dataclass
+class _Row:
+    operation: str = ""
+    phase: Phase = Phase.STARTED
+    detail: str = ""
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class LiveView:
+    """Collects events from worker threads and redraws one row per server."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, _Row] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            row = self._rows.setdefault(event.scope, _Row())
+            row.operation, row.phase, row.detail = event.operation, event.phase, event.detail
+            if event.phase is Phase.DONE:
+                row.done += 1
+
+    def table(self) -> Table:
+        table = Table("scope", "operation", "status", "steps", "elapsed", expand=False)
+        with self._lock:
+            for scope, row in self._rows.items():
+                status = row.phase.value + (f": {row.detail}" if row.detail else "")
+                elapsed = f"{time.monotonic() - row.started:5.1f}s"
+                table.add_row(scope, row.operation, f"[{STYLES[row.phase]}]{status}[/]", str(row.done), elapsed)
+        return table
+
+
+def log_lines(stream: TextIO) -> Progress:
+    lock = threading.Lock()
+
+    def emit(event: Event) -> None:
+        detail = f" ({event.detail})" if event.detail else ""
+        with lock:
+            stream.write(f"{time.strftime('%H:%M:%S')} {event.scope}: {event.operation}: {event.phase.value}{detail}\n")
+            stream.flush()
+
+    return emit
+
+
+@contextmanager
+def progress_display(console: Console) -> Iterator[Progress]:
+    """A live view on a terminal; log lines (to stderr) in pipelines."""
+    if not console.is_terminal:
+        yield log_lines(sys.stderr)
+        return
+    view = LiveView()
+    with Live(view.table(), console=console, refresh_per_second=8, transient=False) as live:
+        stop = threading.Event()
+
+        def refresh() -> None:
+            while not stop.wait(0.125):
+                live.update(view.table())
+
+        painter = threading.Thread(target=refresh, daemon=True)
+        painter.start()
+        try:
+            yield view
+        finally:
+            stop.set()
+            painter.join()
+            live.update(view.table())
