@@ -46,9 +46,8 @@ def apply(
 
     from pgflex.azure.clients import connect
     from pgflex.engine.apply import apply_plan
-    from pgflex.engine.diff import make_plan
-    from pgflex.engine.observe import observe
     from pgflex.engine.plan import Plan
+    from pgflex.engine.planning import plan_now
     from pgflex.render.plan_view import render_plan
     from pgflex.render.progress import progress_display
     from pgflex.spec import load_spec
@@ -65,7 +64,7 @@ def apply(
         else:
             env = load_spec(target)
         clients = connect(env.cloud, env.subscription)
-        to_run = saved or make_plan(env, observe(env, clients, parallelism=parallelism), verify=verify)
+        to_run = saved or plan_now(env, clients, parallelism=parallelism, verify=verify)
         render_plan(to_run, console)
         if not to_run.has_changes:
             raise typer.Exit(EXIT_OK)

@@ -10,9 +10,9 @@ from pgflex.spec import Environment, load_spec
 
 from .apply import ApplyResult, Progress, RestartMode, apply_plan
 from .destroy import destroy_environment
-from .diff import make_plan
-from .observe import ParameterStrategy, observe
+from .observe import ParameterStrategy
 from .plan import Plan
+from .planning import plan_now
 
 
 def _environment(spec: Environment | str | Path) -> Environment:
@@ -33,8 +33,7 @@ def plan(
     """
     env = _environment(spec)  # validated completely before any Azure call
     clients = clients or connect(env.cloud, env.subscription)
-    observed = observe(env, clients, parallelism=parallelism, parameter_strategy=parameter_strategy)
-    return make_plan(env, observed, verify=verify)
+    return plan_now(env, clients, parallelism=parallelism, verify=verify, parameter_strategy=parameter_strategy)
 
 
 def drift(spec: Environment | str | Path, **options: object) -> Plan:

@@ -20,9 +20,9 @@ from pgflex.azure.clients import AzureClients
 from pgflex.azure.retry import RetryPolicy
 from pgflex.spec import Environment, PgflexError, PrivateAccess, Server, resolve_password
 
-from .diff import POSTGRES_DELEGATION, SET_PARAMETERS, canonical, make_plan
-from .observe import observe
+from .diff import POSTGRES_DELEGATION, SET_PARAMETERS, canonical
 from .plan import Action, Change, Kind, Plan
+from .planning import plan_now
 
 RestartMode = Literal["auto", "never"]
 BUSY_STATES = {"Updating", "Restarting", "Starting", "Provisioning", "Stopping", "Dropping"}
@@ -406,7 +406,7 @@ def apply_plan(
 ) -> ApplyResult:
     """Run ``plan`` after checking that the world still looks as it did when it was made."""
     passwords = passwords_for(env, plan)
-    current = make_plan(env, observe(env, clients, parallelism=parallelism), verify=verify)
+    current = plan_now(env, clients, parallelism=parallelism, verify=verify)
     if current.fingerprint != plan.fingerprint:
         raise StalePlanError(
             f"the plan is stale: what it observed has changed since it was made ({plan.fingerprint[:19]} → "
@@ -417,7 +417,7 @@ def apply_plan(
     applier = Applier(env, clients, restart=restart, progress=progress, retry=retry, parallelism=parallelism)
     result = applier.run(plan, passwords)
     if result.writes:
-        result.final_plan = make_plan(env, observe(env, clients, parallelism=parallelism), verify=verify)
+        result.final_plan = plan_now(env, clients, parallelism=parallelism, verify=verify)
     else:
         result.final_plan = current
     return result

@@ -13,6 +13,7 @@ from typing import Any
 
 from pgflex.spec import Environment, PrivateAccess, PublicAccess, Server
 
+from .desired import desired_parameters
 from .observe import Observed, ObservedNetwork, ObservedParameter, ObservedServer
 from .plan import Action, Change, Kind, Plan, PolicyException, ServerPlan, fingerprint
 
@@ -26,7 +27,6 @@ KNOWN_TYPES = {
     "ssl_max_protocol_version": "Enumeration",
     "azure.extensions": "Set",
 }
-VERIFY_EXTENSION = "sslinfo"
 # What a new server starts with (the service's defaults), so a plan for a server yet to be created
 # lists only the parameters that will really change.
 NEW_SERVER_DEFAULTS = {
@@ -52,16 +52,6 @@ def canonical(data_type: str, value: str) -> str:
     if data_type == "Enumeration":
         return text.lower()
     return text
-
-
-def desired_parameters(server: Server, *, verify: bool) -> dict[str, str]:
-    """What pgflex sets: the spec's parameters and TLS policy, plus sslinfo when verify reads it."""
-    wanted = dict(server.desired_parameters())
-    if verify:
-        extensions = {e for e in wanted.get("azure.extensions", "").split(",") if e}
-        extensions.add(VERIFY_EXTENSION)
-        wanted["azure.extensions"] = ",".join(sorted(extensions))
-    return wanted
 
 
 def make_plan(env: Environment, observed: Observed, *, verify: bool = True) -> Plan:

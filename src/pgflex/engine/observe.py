@@ -17,6 +17,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from pgflex.azure.clients import AzureClients
 from pgflex.spec import Environment, PrivateAccess, Server
 
+from .desired import desired_parameters
+
 # The service's parameter catalogue has 415 entries in pages of 100 (measured on the emulator,
 # which replays the official list): 5 calls for the whole list.
 CATALOGUE_PAGES = math.ceil(415 / 100)
@@ -77,12 +79,13 @@ def observe(
     *,
     parallelism: int = 8,
     parameter_strategy: ParameterStrategy = "auto",
+    verify: bool = True,
 ) -> Observed:
     before = clients.counter.total
     group_exists = bool(clients.resources.resource_groups.check_existence(env.resource_group))
     if group_exists:
         servers = _map(
-            lambda s: observe_server(env, clients, s, parameter_strategy),
+            lambda s: observe_server(env, clients, s, parameter_strategy, verify=verify),
             env.servers,
             parallelism,
         )
@@ -107,7 +110,12 @@ def _map(function: Callable[[T], R], items: Iterable[T], parallelism: int) -> li
 
 
 def observe_server(
-    env: Environment, clients: AzureClients, server: Server, strategy: ParameterStrategy = "auto"
+    env: Environment,
+    clients: AzureClients,
+    server: Server,
+    strategy: ParameterStrategy = "auto",
+    *,
+    verify: bool = True,
 ) -> ObservedServer:
     postgres = clients.postgres
     try:
@@ -131,7 +139,7 @@ def observe_server(
         "delegatedSubnetId": network.delegated_subnet_resource_id if network else None,
         "privateDnsZoneId": network.private_dns_zone_arm_resource_id if network else None,
     }
-    names = sorted(server.desired_parameters())
+    names = sorted(desired_parameters(server, verify=verify))
     parameters = _observe_parameters(clients, env.resource_group, server.name, names, strategy)
     rules: dict[str, tuple[str, str]] = {}
     for rule in postgres.firewall_rules.list_by_server(env.resource_group, server.name):
