@@ -243,3 +243,27 @@ def test_no_output_log_or_plan_contains_the_password(emulator: EmulatorHandle, e
     assert "Apply complete" in outputs[1]
     for text in texts:
         assert PASSWORD not in text
+
+
+def test_a_saved_plan_runs_while_fresh_and_is_refused_once_stale(
+    emulator: EmulatorHandle, clients: Clients, env_file: Path, names: dict[str, str], tmp_path: Path
+) -> None:
+    assert apply(env_file, retry=FAST_RETRY).converged
+    group, server = names["group"], names["public"]
+    body = {"properties": {"value": "TLSv1.2", "source": "user-override"}}
+    clients.postgres.configurations.begin_update(group, server, "ssl_min_protocol_version", body).result()
+    saved = tmp_path / "plan.json"
+    assert _cli("plan", str(env_file), "--out", str(saved)).exit_code == 0
+    # The world moves on after the plan was saved: the plan must be refused.
+    stray = {"properties": {"startIpAddress": "192.0.2.9", "endIpAddress": "192.0.2.9"}}
+    clients.postgres.firewall_rules.begin_create_or_update(group, server, "late", stray).result()
+    refused = _cli("apply", str(saved), "--auto-approve")
+    assert refused.exit_code == 1
+    assert "stale" in refused.stderr
+    assert clients.postgres.configurations.get(group, server, "ssl_min_protocol_version").value == "TLSv1.2"
+    # A fresh plan runs, and does what it showed.
+    assert _cli("plan", str(env_file), "--out", str(saved)).exit_code == 0
+    applied = _cli("apply", str(saved), "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert clients.postgres.configurations.get(group, server, "ssl_min_protocol_version").value == "TLSv1.3"
+    assert "late" not in [r.name for r in clients.postgres.firewall_rules.list_by_server(group, server)]

@@ -46,6 +46,7 @@ class EmulatorHandle:
     record_path: Path
     running: RunningEmulator | None = None
     _record_offset: int = field(default=0)
+    _admin: AdminClient | None = field(default=None, repr=False)
 
     def start(self) -> RunningEmulator:
         self.running = daemon.start(self.settings)
@@ -71,8 +72,11 @@ class EmulatorHandle:
         return self.running.base_url
 
     def admin(self) -> AdminClient:
+        """One admin client (one token) per running process, so stats count only what tests cause."""
         assert self.running is not None
-        return AdminClient(self.running)
+        if self._admin is None or self._admin.emulator is not self.running:
+            self._admin = AdminClient(self.running)
+        return self._admin
 
     def tune(self, **changes: Any) -> None:
         self.admin().settings(changes)

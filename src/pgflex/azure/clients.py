@@ -99,6 +99,17 @@ def local_emulator() -> RunningEmulator:
     return daemon.start(EmulatorSettings())
 
 
+def _pooled_transport() -> Any:
+    """One HTTP session for all clients, with room for as many connections as observe uses threads."""
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+    session.mount("https://", adapter)
+    return RequestsTransport(session=session, session_owner=False)
+
+
 def connect(
     cloud: str,
     subscription: str,
@@ -108,7 +119,7 @@ def connect(
 ) -> AzureClients:
     """Clients for one subscription of one cloud (``local`` = the embedded emulator)."""
     counter = RequestCounter()
-    options: dict[str, Any] = {"per_call_policies": [counter]}
+    options: dict[str, Any] = {"per_call_policies": [counter], "transport": _pooled_transport()}
     emulator = None
     if cloud == "local":
         emulator = local_emulator()

@@ -73,7 +73,15 @@ def apply(
         _confirm("Apply these changes?", auto_approve or (saved is not None and auto_approve))
         with progress_display(console) as progress:
             result = apply_plan(
-                env, clients, to_run, restart=restart.value, parallelism=parallelism, verify=verify, progress=progress
+                env,
+                clients,
+                to_run,
+                restart=restart.value,
+                parallelism=parallelism,
+                verify=verify,
+                progress=progress,
+                # Someone may have changed the world while a person read the plan, or since it was saved.
+                check_stale=saved is not None or not auto_approve,
             )
     for name, parameters in result.pending_restart.items():
         console.print(f"[magenta]{name}: {', '.join(parameters)} take effect at the next restart (--restart never)[/]")

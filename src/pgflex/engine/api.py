@@ -57,7 +57,15 @@ def apply(
     clients = clients or connect(env.cloud, env.subscription)
     to_run = saved_plan or plan(env, clients=clients, parallelism=parallelism, verify=verify)
     return apply_plan(
-        env, clients, to_run, restart=restart, parallelism=parallelism, verify=verify, progress=progress, retry=retry
+        env,
+        clients,
+        to_run,
+        restart=restart,
+        parallelism=parallelism,
+        verify=verify,
+        progress=progress,
+        retry=retry,
+        check_stale=saved_plan is not None,  # a plan made just now cannot be stale yet
     )
 
 

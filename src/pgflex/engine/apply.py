@@ -403,21 +403,24 @@ def apply_plan(
     verify: bool = True,
     progress: Progress | None = None,
     retry: RetryPolicy | None = None,
+    check_stale: bool = True,
 ) -> ApplyResult:
-    """Run ``plan`` after checking that the world still looks as it did when it was made."""
+    """Run ``plan``, first checking that the world still looks as it did when it was made.
+
+    ``check_stale=False`` skips that second look, for a plan made a moment ago in the same call.
+    """
     passwords = passwords_for(env, plan)
-    current = plan_now(env, clients, parallelism=parallelism, verify=verify)
-    if current.fingerprint != plan.fingerprint:
-        raise StalePlanError(
-            f"the plan is stale: what it observed has changed since it was made ({plan.fingerprint[:19]} → "
-            f"{current.fingerprint[:19]}); make a new plan"
-        )
+    if check_stale:
+        current = plan_now(env, clients, parallelism=parallelism, verify=verify)
+        if current.fingerprint != plan.fingerprint:
+            raise StalePlanError(
+                f"the plan is stale: what it observed has changed since it was made ({plan.fingerprint[:19]} → "
+                f"{current.fingerprint[:19]}); make a new plan"
+            )
     if plan.errors:
         raise ApplyError("the plan has errors it cannot apply:\n" + "\n".join(plan.errors))
     applier = Applier(env, clients, restart=restart, progress=progress, retry=retry, parallelism=parallelism)
     result = applier.run(plan, passwords)
-    if result.writes:
-        result.final_plan = plan_now(env, clients, parallelism=parallelism, verify=verify)
-    else:
-        result.final_plan = current
+    # Nothing written: the plan it ran is still the truth. Otherwise look again, and report what differs.
+    result.final_plan = plan_now(env, clients, parallelism=parallelism, verify=verify) if result.writes else plan
     return result
