@@ -99,15 +99,18 @@ def local_emulator() -> RunningEmulator:
     return daemon.start(EmulatorSettings())
 
 
-def _pooled_transport() -> Any:
-    """One HTTP session for all clients, with room for as many connections as observe uses threads."""
+def _pooled_transport(verify: str | bool = True) -> Any:
+    """One HTTP session for all clients, with room for as many connections as observe uses threads.
+
+    ``verify`` is the CA bundle: with a transport of its own, a client's connection_verify is not used.
+    """
     import requests
     from azure.core.pipeline.transport import RequestsTransport
 
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
     session.mount("https://", adapter)
-    return RequestsTransport(session=session, session_owner=False)
+    return RequestsTransport(session=session, session_owner=False, connection_verify=verify)
 
 
 def connect(
@@ -119,19 +122,25 @@ def connect(
 ) -> AzureClients:
     """Clients for one subscription of one cloud (``local`` = the embedded emulator)."""
     counter = RequestCounter()
-    options: dict[str, Any] = {"per_call_policies": [counter], "transport": _pooled_transport()}
+    options: dict[str, Any] = {"per_call_policies": [counter]}
     emulator = None
+    verify: str | bool = True
     if cloud == "local":
         emulator = local_emulator()
         base_url = emulator.base_url
         credential = credential or EmulatorCredential(emulator)
-        options["connection_verify"] = str(emulator.trust_bundle)
+        verify = str(emulator.trust_bundle)
         interval = polling_interval if polling_interval is not None else 0.2
     else:
         base_url = CLOUD_ENDPOINTS[cloud]
         credential = credential or _credential(cloud)
         interval = polling_interval if polling_interval is not None else DEFAULT_POLLING_INTERVAL
-    options.update(base_url=base_url, credential_scopes=[f"{base_url}/.default"], polling_interval=interval)
+    options.update(
+        base_url=base_url,
+        credential_scopes=[f"{base_url}/.default"],
+        polling_interval=interval,
+        transport=_pooled_transport(verify),
+    )
     if cloud == "local":
         # The emulator accepts Resource Manager's usual audience.
         options["credential_scopes"] = ["https://management.azure.com/.default"]
