@@ -96,16 +96,7 @@ def emulator(live_emulator: EmulatorHandle, arm_spec: ArmSpec) -> Iterator[Emula
     assert_conforming(live_emulator, arm_spec)
 
 
-@pytest.fixture
-def clients(emulator: EmulatorHandle) -> Clients:
-    return emulator.clients()
-
-
-@pytest.fixture
-def resource_group(clients: Clients) -> str:
-    name = unique("rg")
-    clients.resources.resource_groups.create_or_update(name, {"location": "westeurope"})
-    return name
+# `clients` and `resource_group` come from tests/conftest.py; they use the `emulator` above.
 
 
 # --- servers ----------------------------------------------------------------------------------------------------

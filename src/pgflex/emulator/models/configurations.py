@@ -68,20 +68,16 @@ class Configurations:
             UPDATE,
             {"name": definition.name, "previous": previous.body if previous else None},
         )
-        if value is None:
-            self._ctx.store.delete(override_id)
-        else:
-            self._ctx.store.put(
-                Record(
-                    override_id,
-                    CONFIGURATION_TYPE,
-                    record.subscription,
-                    record.resource_group,
-                    record.id,
-                    body={"name": definition.name, "value": value},
-                )
-            )
+        self._store_override(record, override_id, None if value is None else {"name": definition.name, "value": value})
         return accepted
+
+    def _store_override(self, server: Record, override_id: str, body: dict[str, Any] | None) -> None:
+        """Keep a user's value (None: back to the catalogue's)."""
+        if body is None:
+            self._ctx.store.delete(override_id)
+            return
+        record = Record(override_id, CONFIGURATION_TYPE, server.subscription, server.resource_group, server.id, body)
+        self._ctx.store.put(record)
 
     def _definition(self, name: str, server: str) -> ParameterDefinition:
         definition = catalogue().get(name)
@@ -130,20 +126,7 @@ class Configurations:
         if record is None:
             return
         override_id = child_id(record.id, "configurations", op.payload["name"])
-        previous = op.payload.get("previous")
-        if previous is None:
-            self._ctx.store.delete(override_id)
-        else:
-            self._ctx.store.put(
-                Record(
-                    override_id,
-                    CONFIGURATION_TYPE,
-                    record.subscription,
-                    record.resource_group,
-                    record.id,
-                    previous,
-                )
-            )
+        self._store_override(record, override_id, op.payload.get("previous"))
         self._servers.release(op, state=op.payload["previousState"])
 
 
