@@ -267,3 +267,19 @@ def test_a_saved_plan_runs_while_fresh_and_is_refused_once_stale(
     assert applied.exit_code == 0, applied.output
     assert clients.postgres.configurations.get(group, server, "ssl_min_protocol_version").value == "TLSv1.3"
     assert "late" not in [r.name for r in clients.postgres.firewall_rules.list_by_server(group, server)]
+
+
+def test_key_vault_passwords_are_refused_clearly_before_any_write(
+    emulator: EmulatorHandle, tmp_path: Path, names: dict[str, str]
+) -> None:
+    document = _document(names)
+    document["defaults"]["administrator"]["password"] = {
+        "keyVaultSecret": "https://example-vault.vault.azure.net/secrets/pg-admin"
+    }
+    env_file = write(tmp_path / "env.yaml", document)
+    emulator.reset_request_count()
+    result = _cli("apply", str(env_file), "--auto-approve")
+    assert result.exit_code == 1
+    assert "reading passwords from Key Vault is not supported yet; use fromEnv" in result.stderr
+    assert "env.yaml" in result.stderr and "Traceback" not in result.output
+    assert emulator.request_count("arm.writes") == 0

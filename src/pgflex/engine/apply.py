@@ -390,7 +390,17 @@ def server_create_body(env: Environment, server: Server, password: str, network:
 def passwords_for(env: Environment, plan: Plan) -> dict[str, str]:
     """Administrator passwords of the servers the plan creates, read before any write."""
     creating = {s.name for s in plan.servers for c in s.changes if c.kind is Kind.SERVER and c.action is Action.CREATE}
-    return {name: resolve_password(env.server(name)) for name in sorted(creating)}
+    passwords = {}
+    for name in sorted(creating):
+        server = env.server(name)
+        secret = server.administrator.password if server.administrator else None
+        if secret is not None and secret.key_vault_secret:
+            raise PgflexError(
+                f"{secret.origin}: server {name}: reading passwords from Key Vault is not supported yet; use fromEnv "
+                "and have the pipeline put the secret in that variable (AzureKeyVault@2, az keyvault)"
+            )
+        passwords[name] = resolve_password(server)
+    return passwords
 
 
 def apply_plan(
