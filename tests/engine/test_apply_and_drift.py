@@ -283,3 +283,21 @@ def test_key_vault_passwords_are_refused_clearly_before_any_write(
     assert "reading passwords from Key Vault is not supported yet; use fromEnv" in result.stderr
     assert "env.yaml" in result.stderr and "Traceback" not in result.output
     assert emulator.request_count("arm.writes") == 0
+
+
+def test_plan_detailed_exitcode_and_destroy(
+    emulator: EmulatorHandle, clients: Clients, env_file: Path, names: dict[str, str]
+) -> None:
+    assert _cli("plan", str(env_file), "--detailed-exitcode").exit_code == 2  # nothing exists yet
+    assert apply(env_file, retry=FAST_RETRY).converged
+    assert _cli("plan", str(env_file), "--detailed-exitcode").exit_code == 0
+    # Without a terminal and without --auto-approve, destroy asks nobody and deletes nothing.
+    refused = _cli("destroy", str(env_file))
+    assert refused.exit_code == 1 and "--auto-approve" in refused.stderr
+    assert len(list(clients.postgres.servers.list_by_resource_group(names["group"]))) == 2
+    destroyed = _cli("destroy", str(env_file), "--auto-approve")
+    assert destroyed.exit_code == 0, destroyed.output
+    assert list(clients.postgres.servers.list_by_resource_group(names["group"])) == []
+    assert list(clients.network.virtual_networks.list(names["group"])) == []
+    assert list(clients.dns.private_zones.list_by_resource_group(names["group"])) == []
+    assert clients.resources.resource_groups.check_existence(names["group"])  # the resource group stays
