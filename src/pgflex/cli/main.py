@@ -10,6 +10,7 @@ import typer
 
 from . import apply as apply_commands
 from . import plan as plan_commands
+from . import verify as verify_commands
 from .emulator import emulator_app
 
 app = typer.Typer(
@@ -28,6 +29,8 @@ app.command("apply")(apply_commands.apply)
 app.command("destroy")(apply_commands.destroy)
 app.command("validate")(plan_commands.validate)
 app.command("schema")(plan_commands.schema)
+app.command("verify")(verify_commands.verify)
+app.command("sessions")(verify_commands.sessions)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,209 @@
+"""The check model: what ``pgflex verify`` found, as data that renderers and pipelines read.
+
+Every check has one of six statuses. Only ``pass`` and ``warn`` let a run succeed: anything the verifier
+could not prove (``inconclusive``), could not reach (``blocked``) or failed to run (``error``) fails closed,
+because a TLS claim nobody could check is not a passed check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["pass", "fail", "warn", "inconclusive", "blocked", "error"]
+STATUSES: tuple[Status, ...] = ("pass", "warn", "fail", "inconclusive", "blocked", "error")
+PASSING: frozenset[Status] = frozenset({"pass", "warn"})
+# Worst first: a server's overall status is the worst of its checks.
+SEVERITY: dict[Status, int] = {"error": 5, "blocked": 4, "fail": 3, "inconclusive": 2, "warn": 1, "pass": 0}
+
+# Check names, in the order reports list them.
+TLS_SESSION = "tls-session"
+CERTIFICATE = "certificate"
+POLICY = "policy"
+SSLINFO = "sslinfo"
+PLAINTEXT = "refuses-plaintext"
+REFUSES_PREFIX = "refuses-"  # + a TLS version, e.g. refuses-TLSv1.1
+
+
+@dataclass(frozen=True)
+class Check:
+    server: str
+    name: str
+    status: Status
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.status in PASSING
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "server": self.server,
+            "name": self.name,
+            "status": self.status,
+            "detail": self.detail,
+            "data": self.data,
+        }
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one server is reached: the name its certificate must carry, and the address every attempt uses.
+
+    Every attempt (the libpq session, the plaintext attempt, the raw probes) goes to the same address so
+    that they judge the same server; ``via`` says where the address came from.
+    """
+
+    fqdn: str
+    host_name: str
+    address: str
+    port: int
+    via: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fqdn": self.fqdn,
+            "hostName": self.host_name,
+            "address": self.address,
+            "port": self.port,
+            "via": self.via,
+        }
+
+
+@dataclass(frozen=True)
+class ServerReport:
+    server: str
+    endpoint: Endpoint | None
+    checks: tuple[Check, ...]
+    # Raw probe outcome per TLS version ("accepted", "refused", "inconclusive"), with what happened.
+    versions: dict[str, dict[str, str]] = field(default_factory=dict)
+    handshake: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(check.passed for check in self.checks)
+
+    @property
+    def status(self) -> Status:
+        if not self.checks:
+            return "error"
+        return max((check.status for check in self.checks), key=SEVERITY.__getitem__)
+
+    def check(self, name: str) -> Check:
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "server": self.server,
+            "status": self.status,
+            "passed": self.passed,
+            "endpoint": self.endpoint.to_dict() if self.endpoint else None,
+            "versions": self.versions,
+            "handshake": self.handshake,
+            "checks": [check.to_dict() for check in self.checks],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    environment: str
+    cloud: str
+    source: str
+    servers: tuple[ServerReport, ...]
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.servers) and all(server.passed for server in self.servers)
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return tuple(check for server in self.servers for check in server.checks)
+
+    def server(self, name: str) -> ServerReport:
+        for server in self.servers:
+            if server.server == name:
+                return server
+        raise KeyError(name)
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {status: 0 for status in STATUSES}
+        for check in self.checks:
+            found[check.status] += 1
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "pgflex.verify",
+            "version": 1,
+            "environment": self.environment,
+            "cloud": self.cloud,
+            "source": self.source,
+            "passed": self.passed,
+            "counts": self.counts(),
+            "seconds": round(self.seconds, 3),
+            "servers": [server.to_dict() for server in self.servers],
+        }
+
+
+@dataclass(frozen=True)
+class ServerSessions:
+    """``pgflex sessions`` for one server: the rows of Azure's audit query, or why there are none."""
+
+    server: str
+    endpoint: Endpoint | None
+    status: Status
+    detail: str
+    rows: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def plaintext_clients(self) -> tuple[dict[str, Any], ...]:
+        # Unix-socket sessions (no client address) are the service's own and never cross a network.
+        return tuple(
+            row
+            for row in self.rows
+            if row["backendType"] == "client backend" and not row["ssl"] and row["clientAddress"] is not None
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "server": self.server,
+            "status": self.status,
+            "detail": self.detail,
+            "endpoint": self.endpoint.to_dict() if self.endpoint else None,
+            "sessions": list(self.rows),
+        }
+
+
+@dataclass(frozen=True)
+class SessionsReport:
+    environment: str
+    cloud: str
+    servers: tuple[ServerSessions, ...]
+
+    @property
+    def passed(self) -> bool:
+        # Clients without TLS are worth a warning, not a failure: listing them is the command's job.
+        return bool(self.servers) and all(server.status in PASSING for server in self.servers)
+
+    def server(self, name: str) -> ServerSessions:
+        for server in self.servers:
+            if server.server == name:
+                return server
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "pgflex.sessions",
+            "version": 1,
+            "environment": self.environment,
+            "cloud": self.cloud,
+            "passed": self.passed,
+            "servers": [server.to_dict() for server in self.servers],
+        }

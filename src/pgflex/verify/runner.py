@@ -1,0 +1,440 @@
+"""Run the checks for every server of an environment, servers in parallel, and return the report.
+
+Each server is judged in a fixed order, because later checks mean something only when earlier ones
+held: the plaintext refusal proves TLS enforcement only after the same client and credentials got in
+over TLS, and a refused TLS version proves something only when the same path carries an accepted one.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import certifi
+import psycopg
+
+from pgflex.azure.clients import AzureClients
+from pgflex.emulator.client import AdminClient, EmulatorRequestFailed, RunningEmulator, find
+from pgflex.emulator.settings import default_state_dir
+from pgflex.spec import Environment, PgflexError, Server, load_spec, resolve_password
+from pgflex.spec.model import TLS_VERSIONS
+
+from . import probes, session
+from .checks import (
+    CERTIFICATE,
+    PLAINTEXT,
+    POLICY,
+    REFUSES_PREFIX,
+    SSLINFO,
+    TLS_SESSION,
+    Check,
+    Endpoint,
+    ServerReport,
+    ServerSessions,
+    SessionsReport,
+    Status,
+    VerifyReport,
+)
+
+POSTGRES_PORT = 5432
+EXPIRY_WARNING_DAYS = 30
+T = TypeVar("T")
+
+
+class VerifyError(PgflexError):
+    """verify cannot start at all (no emulator, unknown server name, unreadable CA bundle)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    ca_file: str
+    host_names: Mapping[str, str]
+    timeout: float
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Where each server is
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _running_emulator(clients: AzureClients | None) -> RunningEmulator:
+    if clients is not None and clients.emulator is not None:
+        return clients.emulator
+    # Not connect(): that would start an empty emulator, whose servers verify would then call missing.
+    running = find(default_state_dir())
+    if running is None:
+        raise VerifyError(
+            f"no pgflex emulator runs for {default_state_dir()}; start it with `pgflex emulator start` "
+            "(cloud: local verifies the emulator's servers)"
+        )
+    return running
+
+
+def _resolve(host_name: str) -> str:
+    infos = socket.getaddrinfo(host_name, POSTGRES_PORT, type=socket.SOCK_STREAM)
+    return str(infos[0][4][0])
+
+
+class Locator:
+    """Endpoints: the emulator's map for ``cloud: local``, DNS for Azure (public, or the private zone)."""
+
+    def __init__(self, env: Environment, emulator: RunningEmulator | None, host_names: Mapping[str, str]) -> None:
+        self._env = env
+        self._host_names = host_names
+        self._map: dict[str, dict[str, Any]] | None = None
+        if emulator is not None:
+            try:
+                self._map = AdminClient(emulator).endpoints()
+            except (OSError, EmulatorRequestFailed) as failure:
+                raise VerifyError(f"cannot read the emulator's endpoint map: {failure}") from None
+
+    def fqdn(self, server: Server) -> str:
+        return f"{server.name}.{self._env.dns_suffix}"
+
+    def endpoint(self, server: Server) -> Endpoint:
+        """The endpoint, or OSError saying why the server cannot be reached."""
+        fqdn = self.fqdn(server)
+        host_name = self._host_names.get(server.name, fqdn)
+        if self._map is None:
+            # A private server's FQDN resolves (through its private zone) only inside linked networks.
+            address = _resolve(host_name)
+            return Endpoint(fqdn, host_name, address, POSTGRES_PORT, via=f"DNS ({host_name})")
+        entry = self._map.get(fqdn)
+        if entry is None:
+            raise OSError(f"the emulator has no server {fqdn} (create it with `pgflex apply`)")
+        if entry.get("host") is None or entry.get("port") is None:
+            raise OSError(f"{fqdn} has no running PostgreSQL (state {entry.get('state')})")
+        return Endpoint(fqdn, host_name, str(entry["host"]), int(entry["port"]), via="emulator endpoint map")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# One server
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _version_index(version: str) -> int:
+    return [str(known) for known in TLS_VERSIONS].index(version)
+
+
+def _outside_policy(server: Server) -> list[str]:
+    """Versions the server must refuse: below the minimum and above the maximum."""
+    low = _version_index(server.tls.min_version)
+    high = _version_index(server.tls.max_version) if server.tls.max_version else len(TLS_VERSIONS) - 1
+    return [version for index, version in enumerate(TLS_VERSIONS) if index < low or index > high]
+
+
+class ServerRun:
+    """Collects one server's checks while they run."""
+
+    def __init__(self, server: Server, endpoint: Endpoint, target: session.Target, options: Options) -> None:
+        self.server = server
+        self.endpoint = endpoint
+        self.target = target
+        self.options = options
+        self.checks: list[Check] = []
+        self.handshake: probes.Handshake | None = None
+        self.versions: dict[str, probes.ProbeResult] = {}
+
+    def add(self, name: str, status: Status, detail: str, **data: Any) -> Check:
+        check = Check(self.server.name, name, status, detail, data)
+        self.checks.append(check)
+        return check
+
+    def run(self) -> None:
+        self.versions = {
+            version: probes.probe_version(self.endpoint, version, timeout=self.options.timeout)
+            for version in probes.TLS_VERSIONS
+        }
+        session_check, info = self._session_and_sslinfo()
+        self._certificate()
+        self._policy(session_check)
+        self._sslinfo(session_check, info)
+        self._plaintext(session_check)
+        self._refusals(session_check)
+        order = {TLS_SESSION: 0, CERTIFICATE: 1, POLICY: 2, SSLINFO: 3, PLAINTEXT: 4}
+        self.checks.sort(key=lambda check: (order.get(check.name, 5), check.name))
+
+    # -- the libpq session ------------------------------------------------------------------------------------
+
+    def _session_and_sslinfo(self) -> tuple[Check, session.SslInfo | str]:
+        try:
+            with self.target.connect() as conn:
+                row = session.own_session(conn)
+                try:
+                    info: session.SslInfo | str = session.read_sslinfo(conn)
+                except session.SslInfoUnavailable as failure:
+                    info = str(failure)
+        except psycopg.OperationalError as failure:
+            status, detail = session.classify_connect_error(failure)
+            return self.add(TLS_SESSION, status, detail), detail
+        if not row["ssl"]:
+            return self.add(TLS_SESSION, "fail", "verify-full produced a session without TLS", session=row), ""
+        detail = f"verify-full session to {self.endpoint.host_name}: {row['protocol']}, {row['cipher']}"
+        return self.add(TLS_SESSION, "pass", detail, protocol=row["protocol"], cipher=row["cipher"], session=row), info
+
+    def _sslinfo(self, session_check: Check, info: session.SslInfo | str) -> None:
+        if session_check.status != "pass":
+            self.add(SSLINFO, "inconclusive", f"not run: {_no_session(session_check)}")
+        elif isinstance(info, str):
+            self.add(SSLINFO, "fail", info)
+        elif not info.ssl_is_used:
+            self.add(SSLINFO, "fail", "ssl_is_used() is false for the verify-full session", **info.to_dict())
+        else:
+            detail = f"ssl_is_used() true, {info.version}, {info.cipher}"
+            status: Status = "pass"
+            if info.non_tls_client_sessions:
+                status = "warn"
+                detail += f"; {info.non_tls_client_sessions} client session(s) without TLS (see `pgflex sessions`)"
+            self.add(SSLINFO, status, detail, **info.to_dict())
+
+    # -- certificate ------------------------------------------------------------------------------------------
+
+    def _certificate(self) -> None:
+        try:
+            shake = probes.certificate_handshake(self.endpoint, self.options.ca_file, timeout=self.options.timeout)
+        except probes.TlsNotOffered as failure:
+            self.add(CERTIFICATE, "fail", str(failure))
+            return
+        except ssl.SSLError as failure:  # an OSError too, but a TLS result, not a network one
+            self.add(CERTIFICATE, "fail", f"TLS handshake failed: {failure.reason or failure}")
+            return
+        except OSError as failure:
+            self.add(CERTIFICATE, "blocked", f"network block (not a TLS result): {failure}")
+            return
+        self.handshake = shake
+        leaf = shake.leaf
+        # The whole chain is in the report's handshake; the check keeps what its verdict rests on.
+        data: dict[str, Any] = {
+            "subject": leaf.subject if leaf else None,
+            "dnsNames": list(leaf.dns_names) if leaf else [],
+            "caBundle": self.options.ca_file,
+        }
+        if not shake.verified or leaf is None:
+            names = ", ".join(leaf.dns_names) if leaf else "none"
+            detail = f"{shake.verify_error} (verifying {self.endpoint.host_name}; the certificate names {names})"
+            self.add(CERTIFICATE, "fail", detail, **data)
+            return
+        days = leaf.days_left()
+        anchor = shake.trust_anchor.subject if shake.trust_anchor else "?"
+        data.update(daysLeft=days, trustAnchor=anchor, notAfter=leaf.not_after.isoformat())
+        detail = f"chains to {anchor}; names {self.endpoint.host_name}; expires in {days} days"
+        status: Status = "warn" if days < EXPIRY_WARNING_DAYS else "pass"
+        self.add(CERTIFICATE, status, detail, **data)
+
+    # -- policy and refusals ----------------------------------------------------------------------------------
+
+    def _policy(self, session_check: Check) -> None:
+        if session_check.status != "pass":
+            self.add(POLICY, "inconclusive", f"nothing to judge: {_no_session(session_check)}")
+            return
+        version = str(session_check.data["protocol"])
+        inside = version in TLS_VERSIONS and version not in _outside_policy(self.server)
+        status: Status = "pass" if inside else "fail"
+        where = "within" if inside else "outside"
+        self.add(POLICY, status, f"negotiated {version}, {where} the spec's {self._window()}", negotiated=version)
+
+    def _path_carries_tls(self, session_check: Check) -> str | None:
+        """Why a refusal would prove nothing here, or None when refusals are meaningful."""
+        if session_check.status == "blocked":
+            return "the network blocks this client (see tls-session), so a refusal proves nothing about TLS"
+        if not any(result.outcome == "accepted" for result in self.versions.values()):
+            return "no TLS version was accepted on this path, so a refusal proves nothing about the version"
+        return None
+
+    def _refusals(self, session_check: Check) -> None:
+        reason = self._path_carries_tls(session_check)
+        for version in _outside_policy(self.server):
+            result = self.versions[version]
+            name = f"{REFUSES_PREFIX}{version}"
+            data = {"version": version, "outcome": result.outcome, "probe": result.detail}
+            if reason is not None:
+                self.add(name, "inconclusive", reason, **data)
+            elif result.outcome == "refused":
+                self.add(name, "pass", f"{version} refused: {result.detail}", **data)
+            elif result.outcome == "accepted":
+                self.add(name, "fail", f"{version} accepted, but the spec allows {self._window()}", **data)
+            else:
+                self.add(name, "inconclusive", f"{version} not proven refused: {result.detail}", **data)
+
+    def _window(self) -> str:
+        tls = self.server.tls
+        return f"{tls.min_version} to {tls.max_version}" if tls.max_version else f"{tls.min_version} and newer"
+
+    def _plaintext(self, session_check: Check) -> None:
+        if not self.server.tls.require_secure_transport:
+            return  # the spec allows plaintext; nothing to prove
+        if session_check.status != "pass":
+            detail = f"a refusal would prove nothing: {_no_session(session_check)}"
+            self.add(PLAINTEXT, "inconclusive", detail)
+            return
+        outcome, message, row = session.plaintext_attempt(self.target)
+        if outcome == "refused":
+            self.add(PLAINTEXT, "pass", f"sslmode=disable refused: {message}")
+        elif outcome == "accepted":
+            self.add(PLAINTEXT, "fail", "sslmode=disable admitted, but the spec requires secure transport", session=row)
+        else:
+            self.add(PLAINTEXT, "inconclusive", f"not proven refused for lack of TLS: {message}")
+
+    def report(self, seconds: float) -> ServerReport:
+        return ServerReport(
+            server=self.server.name,
+            endpoint=self.endpoint,
+            checks=tuple(self.checks),
+            versions={version: result.to_dict() for version, result in self.versions.items()},
+            handshake=self.handshake.to_dict() if self.handshake else None,
+            seconds=seconds,
+        )
+
+
+def _no_session(session_check: Check) -> str:
+    return f"the same client got no TLS session first (tls-session {session_check.status})"
+
+
+def _unreachable(
+    server: Server, endpoint: Endpoint | None, status: Status, reason: str, seconds: float
+) -> ServerReport:
+    checks = [Check(server.name, TLS_SESSION, status, reason)]
+    follow = f"not run: {reason}"
+    checks += [Check(server.name, name, "inconclusive", follow) for name in (CERTIFICATE, POLICY, SSLINFO)]
+    if server.tls.require_secure_transport:
+        checks.append(Check(server.name, PLAINTEXT, "inconclusive", follow))
+    checks += [Check(server.name, f"{REFUSES_PREFIX}{v}", "inconclusive", follow) for v in _outside_policy(server)]
+    return ServerReport(server.name, endpoint, tuple(checks), seconds=seconds)
+
+
+def _target(server: Server, endpoint: Endpoint, options: Options) -> session.Target:
+    assert server.administrator is not None  # resolve_password refuses a server without one
+    password = resolve_password(server)
+    return session.Target(endpoint, server.administrator.login, password, options.ca_file, options.timeout)
+
+
+def verify_server(server: Server, locator: Locator, options: Options) -> ServerReport:
+    """Every check for one server; nothing raised gets out, it becomes an ``error`` check (fail closed)."""
+    started = time.monotonic()
+    endpoint: Endpoint | None = None
+    try:
+        endpoint = locator.endpoint(server)
+        run = ServerRun(server, endpoint, _target(server, endpoint, options), options)
+        run.run()
+        return run.report(time.monotonic() - started)
+    except OSError as failure:
+        return _unreachable(server, endpoint, "blocked", f"network block: {failure}", time.monotonic() - started)
+    except Exception as failure:  # any surprise fails the server closed, with its message
+        message = f"{type(failure).__name__}: {failure}"
+        return _unreachable(server, endpoint, "error", message, time.monotonic() - started)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The environment
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _environment(spec: Environment | str | Path) -> Environment:
+    return spec if isinstance(spec, Environment) else load_spec(spec)
+
+
+def _selected(env: Environment, names: Sequence[str] | None) -> list[Server]:
+    if not names:
+        return list(env.servers)
+    unknown = sorted(set(names) - {server.name for server in env.servers})
+    if unknown:
+        raise VerifyError(f"{env.source} has no server named {', '.join(unknown)}")
+    return [server for server in env.servers if server.name in set(names)]
+
+
+def _options(env: Environment, emulator: RunningEmulator | None, ca_bundle: str | Path | None, **rest: Any) -> Options:
+    if ca_bundle is not None:
+        path = Path(ca_bundle)
+        if not path.is_file():
+            raise VerifyError(f"CA bundle {path} does not exist")
+        ca_file = str(path)
+    elif emulator is not None:
+        ca_file = str(emulator.ca_root)  # the emulator's root stands in for Azure's roots
+    else:
+        # A maintained bundle with DigiCert Global Root G2 and Microsoft RSA Root Certificate Authority 2017.
+        # certifi no longer carries DigiCert Global Root CA: servers still chaining to it need --ca-bundle.
+        ca_file = certifi.where()
+    return Options(ca_file=ca_file, **rest)
+
+
+def _setup(
+    spec: Environment | str | Path,
+    clients: AzureClients | None,
+    ca_bundle: str | Path | None,
+    host_names: Mapping[str, str] | None,
+    servers: Sequence[str] | None,
+    timeout: float,
+) -> tuple[Environment, list[Server], Locator, Options]:
+    env = _environment(spec)
+    selected = _selected(env, servers)
+    emulator = _running_emulator(clients) if env.is_local else None
+    options = _options(env, emulator, ca_bundle, host_names=dict(host_names or {}), timeout=timeout)
+    return env, selected, Locator(env, emulator, options.host_names), options
+
+
+def _each(function: Callable[[Server], T], servers: list[Server], parallelism: int) -> list[T]:
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(servers)))) as pool:
+        return list(pool.map(function, servers))
+
+
+def verify(
+    spec: Environment | str | Path,
+    *,
+    clients: AzureClients | None = None,
+    ca_bundle: str | Path | None = None,
+    host_names: Mapping[str, str] | None = None,
+    servers: Sequence[str] | None = None,
+    parallelism: int = 8,
+    timeout: float = 10.0,
+) -> VerifyReport:
+    """Prove on each live server that TLS is what the spec says.
+
+    ``ca_bundle`` replaces the trusted roots (default: certifi's bundle, or the emulator's root for
+    ``cloud: local``). ``host_names`` maps a server name to the host name its clients use instead of the
+    FQDN (a CNAME, say): verify-full is then checked against that name, on the server's own address.
+    """
+    started = time.monotonic()
+    env, selected, locator, options = _setup(spec, clients, ca_bundle, host_names, servers, timeout)
+    reports = _each(lambda server: verify_server(server, locator, options), selected, parallelism)
+    return VerifyReport(env.name, env.cloud, env.source, tuple(reports), time.monotonic() - started)
+
+
+def _server_sessions(server: Server, locator: Locator, options: Options) -> ServerSessions:
+    endpoint: Endpoint | None = None
+    try:
+        endpoint = locator.endpoint(server)
+        with _target(server, endpoint, options).connect() as conn:
+            rows = session.audit(conn)
+    except psycopg.OperationalError as failure:
+        status, detail = session.classify_connect_error(failure)
+        return ServerSessions(server.name, endpoint, status, detail)
+    except OSError as failure:
+        return ServerSessions(server.name, endpoint, "blocked", f"network block: {failure}")
+    except Exception as failure:  # reported per server, the others still run
+        return ServerSessions(server.name, endpoint, "error", f"{type(failure).__name__}: {failure}")
+    listed = ServerSessions(server.name, endpoint, "pass", "", tuple(rows))
+    plaintext = len(listed.plaintext_clients)
+    detail = f"{len(rows)} session(s), {plaintext} network client session(s) without TLS"
+    return replace(listed, status="warn" if plaintext else "pass", detail=detail)
+
+
+def sessions(
+    spec: Environment | str | Path,
+    *,
+    clients: AzureClients | None = None,
+    ca_bundle: str | Path | None = None,
+    host_names: Mapping[str, str] | None = None,
+    servers: Sequence[str] | None = None,
+    parallelism: int = 8,
+    timeout: float = 10.0,
+) -> SessionsReport:
+    """Per server, Azure's audit query over pg_stat_ssl: which clients connect, and which without TLS."""
+    env, selected, locator, options = _setup(spec, clients, ca_bundle, host_names, servers, timeout)
+    found = _each(lambda server: _server_sessions(server, locator, options), selected, parallelism)
+    return SessionsReport(env.name, env.cloud, tuple(found))
