@@ -235,7 +235,8 @@ def test_an_apply_killed_midway_converges_when_run_again(
 def test_no_output_log_or_plan_contains_the_password(emulator: EmulatorHandle, env_file: Path, tmp_path: Path) -> None:
     plan_file = tmp_path / "plan.json"
     outputs = [_cli("plan", str(env_file), "--out", str(plan_file)).output]
-    outputs.append(_cli("apply", str(env_file), "--auto-approve").output)
+    # Control plane only here: tests/verify covers verification, which needs real servers.
+    outputs.append(_cli("apply", str(env_file), "--auto-approve", "--no-verify").output)
     outputs.append(_cli("drift", str(env_file), "-o", "json").output)
     assert emulator.running is not None
     files = [plan_file, emulator.record_path, emulator.state_dir / "emulator.log"]
@@ -257,13 +258,13 @@ def test_a_saved_plan_runs_while_fresh_and_is_refused_once_stale(
     # The world moves on after the plan was saved: the plan must be refused.
     stray = {"properties": {"startIpAddress": "192.0.2.9", "endIpAddress": "192.0.2.9"}}
     clients.postgres.firewall_rules.begin_create_or_update(group, server, "late", stray).result()
-    refused = _cli("apply", str(saved), "--auto-approve")
+    refused = _cli("apply", str(saved), "--auto-approve", "--no-verify")
     assert refused.exit_code == 1
     assert "stale" in refused.stderr
     assert clients.postgres.configurations.get(group, server, "ssl_min_protocol_version").value == "TLSv1.2"
     # A fresh plan runs, and does what it showed.
     assert _cli("plan", str(env_file), "--out", str(saved)).exit_code == 0
-    applied = _cli("apply", str(saved), "--auto-approve")
+    applied = _cli("apply", str(saved), "--auto-approve", "--no-verify")
     assert applied.exit_code == 0, applied.output
     assert clients.postgres.configurations.get(group, server, "ssl_min_protocol_version").value == "TLSv1.3"
     assert "late" not in [r.name for r in clients.postgres.firewall_rules.list_by_server(group, server)]

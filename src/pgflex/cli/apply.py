@@ -6,6 +6,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -39,7 +40,9 @@ def apply(
         help="auto: one restart per server when static parameters changed; never: leave them pending.",
     ),
     parallelism: int = typer.Option(4, "--parallelism", min=1, max=64, help="Servers changed at once."),
-    verify: bool = typer.Option(True, "--verify/--no-verify", help="Keep sslinfo allow-listed for verification."),
+    verify: bool = typer.Option(
+        True, "--verify/--no-verify", help="Verify TLS on the live servers afterwards (and keep sslinfo allow-listed)."
+    ),
 ) -> None:
     """Converge the environment to the spec: one write at a time per server, at most one restart each."""
     from rich.console import Console
@@ -52,7 +55,7 @@ def apply(
     from pgflex.render.progress import progress_display
     from pgflex.spec import load_spec
 
-    console = Console(stderr=False)
+    console = Console()
     with reported_errors():
         saved: Plan | None = None
         if target.suffix == ".json":
@@ -67,6 +70,8 @@ def apply(
         to_run = saved or plan_now(env, clients, parallelism=parallelism, verify=verify)
         render_plan(to_run, console)
         if not to_run.has_changes:
+            if verify:
+                _verify_after_apply(env, clients, console)
             raise typer.Exit(EXIT_OK)
         if to_run.errors:
             raise typer.Exit(EXIT_ERROR)
@@ -95,6 +100,20 @@ def apply(
             render_plan(result.final_plan, console)
         raise typer.Exit(EXIT_ERROR)
     console.print(f"[bold green]Apply complete:[/] {result.writes} write request(s); the environment matches the spec.")
+    if verify:
+        _verify_after_apply(env, clients, console)
+
+
+def _verify_after_apply(env: Any, clients: Any, console: Any) -> None:
+    """The last step of apply: prove TLS on the live servers (skipped with --no-verify)."""
+    from pgflex.render.verify_view import render_verify
+    from pgflex.verify import verify as run_verify
+
+    with reported_errors():
+        report = run_verify(env, clients=clients)
+    render_verify(report, console)
+    if not report.passed:
+        raise typer.Exit(EXIT_ERROR)
 
 
 def destroy(

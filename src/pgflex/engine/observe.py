@@ -79,13 +79,12 @@ def observe(
     *,
     parallelism: int = 8,
     parameter_strategy: ParameterStrategy = "auto",
-    verify: bool = True,
 ) -> Observed:
     before = clients.counter.total
     group_exists = bool(clients.resources.resource_groups.check_existence(env.resource_group))
     if group_exists:
         servers = _map(
-            lambda s: observe_server(env, clients, s, parameter_strategy, verify=verify),
+            lambda s: observe_server(env, clients, s, parameter_strategy),
             env.servers,
             parallelism,
         )
@@ -114,8 +113,6 @@ def observe_server(
     clients: AzureClients,
     server: Server,
     strategy: ParameterStrategy = "auto",
-    *,
-    verify: bool = True,
 ) -> ObservedServer:
     postgres = clients.postgres
     try:
@@ -139,7 +136,9 @@ def observe_server(
         "delegatedSubnetId": network.delegated_subnet_resource_id if network else None,
         "privateDnsZoneId": network.private_dns_zone_arm_resource_id if network else None,
     }
-    names = sorted(desired_parameters(server, verify=verify))
+    # azure.extensions is read even without verify, so the observed state (and a plan's fingerprint)
+    # does not depend on the flag.
+    names = sorted(desired_parameters(server, verify=True))
     parameters = _observe_parameters(clients, env.resource_group, server.name, names, strategy)
     rules: dict[str, tuple[str, str]] = {}
     for rule in postgres.firewall_rules.list_by_server(env.resource_group, server.name):

@@ -18,5 +18,5 @@ def plan_now(
     verify: bool = True,
     parameter_strategy: ParameterStrategy = "auto",
 ) -> Plan:
-    observed = observe(env, clients, parallelism=parallelism, parameter_strategy=parameter_strategy, verify=verify)
+    observed = observe(env, clients, parallelism=parallelism, parameter_strategy=parameter_strategy)
     return make_plan(env, observed, verify=verify)
