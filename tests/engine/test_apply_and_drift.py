@@ -170,13 +170,18 @@ def _restarts(emulator: EmulatorHandle) -> int:
     )
 
 
-def test_two_static_parameters_cause_exactly_one_restart(
-    emulator: EmulatorHandle, tmp_path: Path, names: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PGFLEX_ADMIN_PASSWORD", PASSWORD)
+def _applied_then_two_static_changes(emulator: EmulatorHandle, tmp_path: Path, names: dict[str, str]) -> Path:
+    """Apply the base environment, then return a spec that changes two static parameters."""
     assert apply(write(tmp_path / "env.yaml", _document(names)), retry=FAST_RETRY).converged
     changed = write(tmp_path / "env.yaml", _document(names, parameters={"max_connections": 200, "max_wal_senders": 12}))
-    emulator.new_record_lines()
+    emulator.new_record_lines()  # count restarts from here
+    return changed
+
+
+def test_two_static_parameters_cause_exactly_one_restart(
+    emulator: EmulatorHandle, env_file: Path, tmp_path: Path, names: dict[str, str]
+) -> None:
+    changed = _applied_then_two_static_changes(emulator, tmp_path, names)
     result = apply(changed, retry=FAST_RETRY)
     assert result.converged
     assert result.restarted == [names["public"]]
@@ -185,12 +190,9 @@ def test_two_static_parameters_cause_exactly_one_restart(
 
 
 def test_restart_never_leaves_static_changes_pending_and_the_plan_shows_them(
-    emulator: EmulatorHandle, tmp_path: Path, names: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    emulator: EmulatorHandle, env_file: Path, tmp_path: Path, names: dict[str, str]
 ) -> None:
-    monkeypatch.setenv("PGFLEX_ADMIN_PASSWORD", PASSWORD)
-    assert apply(write(tmp_path / "env.yaml", _document(names)), retry=FAST_RETRY).converged
-    changed = write(tmp_path / "env.yaml", _document(names, parameters={"max_connections": 200, "max_wal_senders": 12}))
-    emulator.new_record_lines()
+    changed = _applied_then_two_static_changes(emulator, tmp_path, names)
     result = apply(changed, restart="never", retry=FAST_RETRY)
     assert result.converged and result.restarted == []
     assert result.pending_restart == {names["public"]: ["max_connections", "max_wal_senders"]}

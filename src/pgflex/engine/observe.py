@@ -7,14 +7,14 @@ that takes fewer calls), one list of firewall rules. Network objects once per en
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from azure.core.exceptions import ResourceNotFoundError
 
 from pgflex.azure.clients import AzureClients
+from pgflex.concurrency import map_concurrently
 from pgflex.spec import Environment, PrivateAccess, Server
 
 from .desired import desired_parameters
@@ -23,8 +23,6 @@ from .desired import desired_parameters
 # which replays the official list): 5 calls for the whole list.
 CATALOGUE_PAGES = math.ceil(415 / 100)
 ParameterStrategy = Literal["auto", "targeted", "list"]
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ def observe(
     before = clients.counter.total
     group_exists = bool(clients.resources.resource_groups.check_existence(env.resource_group))
     if group_exists:
-        servers = _map(
+        servers = map_concurrently(
             lambda s: observe_server(env, clients, s, parameter_strategy),
             env.servers,
             parallelism,
@@ -98,14 +96,6 @@ def observe(
         network=network,
         requests=clients.counter.total - before,
     )
-
-
-def _map(function: Callable[[T], R], items: Iterable[T], parallelism: int) -> list[R]:
-    items = list(items)
-    if parallelism <= 1 or len(items) <= 1:
-        return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(parallelism, len(items))) as pool:
-        return list(pool.map(function, items))
 
 
 def observe_server(

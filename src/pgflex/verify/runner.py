@@ -10,16 +10,16 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import certifi
 import psycopg
 
 from pgflex.azure.clients import AzureClients
+from pgflex.concurrency import map_concurrently
 from pgflex.emulator.client import AdminClient, EmulatorRequestFailed, RunningEmulator, find
 from pgflex.emulator.settings import default_state_dir
 from pgflex.spec import Environment, PgflexError, Server, load_spec, resolve_password
@@ -44,7 +44,6 @@ from .checks import (
 
 POSTGRES_PORT = 5432
 EXPIRY_WARNING_DAYS = 30
-T = TypeVar("T")
 
 
 class VerifyError(PgflexError):
@@ -378,11 +377,6 @@ def _setup(
     return env, selected, Locator(env, emulator, options.host_names), options
 
 
-def _each(function: Callable[[Server], T], servers: list[Server], parallelism: int) -> list[T]:
-    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(servers)))) as pool:
-        return list(pool.map(function, servers))
-
-
 def verify(
     spec: Environment | str | Path,
     *,
@@ -401,7 +395,7 @@ def verify(
     """
     started = time.monotonic()
     env, selected, locator, options = _setup(spec, clients, ca_bundle, host_names, servers, timeout)
-    reports = _each(lambda server: verify_server(server, locator, options), selected, parallelism)
+    reports = map_concurrently(lambda server: verify_server(server, locator, options), selected, parallelism)
     return VerifyReport(env.name, env.cloud, env.source, tuple(reports), time.monotonic() - started)
 
 
@@ -436,5 +430,5 @@ def sessions(
 ) -> SessionsReport:
     """Per server, Azure's audit query over pg_stat_ssl: which clients connect, and which without TLS."""
     env, selected, locator, options = _setup(spec, clients, ca_bundle, host_names, servers, timeout)
-    found = _each(lambda server: _server_sessions(server, locator, options), selected, parallelism)
+    found = map_concurrently(lambda server: _server_sessions(server, locator, options), selected, parallelism)
     return SessionsReport(env.name, env.cloud, tuple(found))
