@@ -445,9 +445,10 @@ class Servers:
         record = self._ctx.store.get(op.resource_key)
         if record is None:
             return
-        # A failed create leaves nothing behind, as on Azure.
+        # A failed create leaves nothing behind, as on Azure. Removing the cluster takes seconds: a worker
+        # thread does it, so the event loop keeps serving (delete is idempotent, a crash just leaves files).
         if self.has_data_plane(record) and self._ctx.runtime is not None:
-            self._ctx.runtime.delete(record.body["name"])
+            asyncio.get_running_loop().run_in_executor(None, self._ctx.runtime.delete, record.body["name"])
         self._ctx.store.delete(record.id)
 
     async def _complete_update(self, op: Operation) -> None:
