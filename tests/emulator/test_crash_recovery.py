@@ -87,3 +87,17 @@ def test_in_flight_updates_are_finished_after_a_crash(crash_emulator: EmulatorHa
     assert postgres.configurations.get(GROUP, "pg-updated", "ssl_min_protocol_version").value == "TLSv1.3"
     # The server takes writes again: the crashed operation does not hold it forever.
     postgres.servers.begin_update(GROUP, "pg-updated", {"tags": {"after": "crash"}}).result()
+
+
+def test_state_files_never_hold_the_administrator_password(crash_emulator: EmulatorHandle) -> None:
+    clients = crash_emulator.clients()
+    clients.resources.resource_groups.create_or_update(GROUP, {"location": "westeurope"})
+    crash_emulator.tune(operation_seconds=2.0)
+    body = server_body(password="Unique-Secret-4-State!")
+    clients.postgres.servers.begin_create_or_update(GROUP, "pg-secret", body, polling=False)
+    # In flight: what provisioning will need is on disk, in case of a crash, but as a SCRAM verifier only.
+    state_files = [p for p in crash_emulator.state_dir.rglob("*") if p.is_file()]
+    assert any(p.name.startswith("state.db") for p in state_files)
+    contents = b"".join(p.read_bytes() for p in state_files)
+    assert b"Unique-Secret-4-State!" not in contents
+    assert b"SCRAM-SHA-256$4096:" in contents

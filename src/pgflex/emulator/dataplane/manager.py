@@ -493,7 +493,9 @@ def _check_login(login: str) -> None:
 
 def _upsert_admin(cluster: Cluster, login: str, password: str) -> None:
     """The Azure administrator: LOGIN, CREATEDB, CREATEROLE, member of azure_pg_admin, never superuser."""
-    secret = sql.Literal(scram_verifier(password) or password)
+    # The control plane hands over a verifier already (it never stores passwords); PostgreSQL takes one as is.
+    verifier = password if password.startswith("SCRAM-SHA-256$") else scram_verifier(password)
+    secret = sql.Literal(verifier or password)
     role = sql.Identifier(login)
     exists = login in cluster.query_column("SELECT rolname FROM pg_roles")
     verb = sql.SQL("ALTER") if exists else sql.SQL("CREATE")

@@ -14,6 +14,7 @@ import ipaddress
 import re
 from typing import Any
 
+from ..dataplane.scram import scram_verifier
 from ..errors import (
     ArmError,
     Conflict,
@@ -192,7 +193,7 @@ class Servers:
             private={HAS_DATA_PLANE: has_data_plane, PENDING_RESTART: [], ADDRESS: address},
         )
         # The password is needed once, by the data plane; it lives in the operation until it completes.
-        secret = {"password": password} if isinstance(password, str) else {}
+        secret = {"password": sealed(password)} if isinstance(password, str) else {}
         return self._begin(record, CREATE, "Provisioning", {"secret": secret}, check_state=False)
 
     def update(self, subscription: str, resource_group: str, name: str, body: Any) -> Accepted:
@@ -331,7 +332,7 @@ class Servers:
         secret = {}
         if password is not None:
             _check_password(password, str(current["administratorLogin"]))
-            secret = {"password": password}
+            secret = {"password": sealed(password)}
         del full  # PUT and PATCH both merge here: omitted properties keep their values, as the service does
         return self._begin(record, UPDATE, "Updating", {"before": before, "secret": secret})
 
@@ -543,6 +544,13 @@ class Servers:
 
     def _restore_state(self, op: Operation, error: ArmError) -> None:
         self.release(op, state=op.payload["previousState"])
+
+
+def sealed(password: str) -> str:
+    """What the state file keeps until the data plane has set the password: its SCRAM verifier, as
+    PostgreSQL stores it, never the password (only a non-ASCII one, which PostgreSQL normalises before
+    hashing, stays as given)."""
+    return scram_verifier(password) or password
 
 
 def _check_login(login: Any) -> None:
