@@ -35,7 +35,11 @@ def reported_errors() -> Iterator[None]:
     except PgflexError as error:
         raise fail(str(error)) from None
     except ClientAuthenticationError as error:
-        raise fail(f"cannot authenticate to Azure: {error.message.splitlines()[0]}") from None
+        raise fail(
+            f"cannot authenticate to Azure: {error.message.splitlines()[0]} Sign in with `az login`, or set "
+            "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or a federated token), or run with a "
+            "managed identity; --verbose shows each credential tried."
+        ) from None
     except HttpResponseError as error:
         code = error.error.code if error.error else error.status_code
         message = error.error.message if error.error else str(error)

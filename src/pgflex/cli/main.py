@@ -44,8 +44,16 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the Azure SDK does (stderr)."),
 ) -> None:
     """pgflex: declarative, verified, drift-free Flexible Servers."""
+    import logging
+
+    # The SDK's own warnings (each credential DefaultAzureCredential tried, retries) would bury
+    # pgflex's one-line message; --verbose shows them.
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("azure").setLevel(logging.INFO if verbose else logging.CRITICAL)
 
 
 def main() -> None:
