@@ -181,3 +181,14 @@ def test_details_are_shown_as_written_not_as_markup() -> None:
     console = Console(width=300, record=True)
     render_verify(VerifyReport("dev", "local", "env.yaml", (ServerReport("a", None, checks),)), console)
     assert "{azure.extensions: [sslinfo]}" in console.export_text()
+
+
+def test_a_login_target_never_shows_its_password() -> None:
+    from pgflex.verify.checks import Endpoint
+    from pgflex.verify.session import Target
+
+    fqdn = "h.postgres.database.azure.com"
+    endpoint = Endpoint(fqdn=fqdn, host_name=fqdn, address="127.0.0.1", port=5432, via="test")
+    target = Target(endpoint, "pgadmin", "Hidden-Passw0rd!", "/ca.pem")
+    assert "Hidden-Passw0rd!" not in repr(target)
+    assert target.conninfo(tls=True)["password"] == "Hidden-Passw0rd!"

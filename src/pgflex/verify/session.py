@@ -7,7 +7,7 @@ from the server: ``pg_stat_ssl`` for our own backend (always readable) and sslin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import psycopg
@@ -50,7 +50,7 @@ class Target:
 
     endpoint: Endpoint
     user: str
-    password: str
+    password: str = field(repr=False)  # a Target may end up in a log or a traceback; the password must not
     ca_file: str
     timeout: float = 10.0
 
