@@ -74,6 +74,24 @@ def test_firewall_ranges_become_cidrs() -> None:
         config.firewall_networks([("10.0.0.9", "10.0.0.1")], True)
 
 
+def test_private_access_admits_loopback_or_the_whole_isolated_network() -> None:
+    loopback = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
+    assert config.firewall_networks([], False) == loopback
+    # In its namespace, only the virtual network reaches the server: any of its clients is admitted.
+    everyone = [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
+    assert config.firewall_networks([], False, isolated=True) == everyone
+    assert config.firewall_networks([("127.0.0.1", "127.0.0.1")], True, isolated=True) == [
+        ipaddress.ip_network("127.0.0.1/32")
+    ]
+
+
+def test_emulator_conf_listens_on_the_given_address() -> None:
+    paths = {"socket_dir": Path("/s"), "cert_file": Path("/c"), "key_file": Path("/k"), "cluster_name": "n"}
+    assert "listen_addresses = '127.0.0.1'\n" in config.render_emulator_conf(port=5000, **paths)
+    private = config.render_emulator_conf(port=5432, listen_address="10.10.1.4", **paths)
+    assert "listen_addresses = '10.10.1.4'\nport = 5432\n" in private
+
+
 def test_hba_is_hostssl_only_when_tls_is_required() -> None:
     network = [ipaddress.ip_network("127.0.0.1/32")]
     required = config.render_hba(network, require_tls=True)

@@ -3,6 +3,8 @@
 Every emulated server is a real PostgreSQL with TLS. Clients find it the way ``pgflex`` users do: the
 emulator's endpoint list maps the server's FQDN to a loopback address and port, and libpq connects with
 ``host=<fqdn> hostaddr=<address>`` so that verify-full still checks the certificate against the FQDN.
+A private server may instead listen on its private address inside a network namespace (its virtual
+network, when the emulator runs as root): :func:`from_network` runs a client there.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ import ssl
 import subprocess
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, LiteralString
+from typing import Any, Literal, LiteralString, TypeVar
 
 import psycopg
 import pytest
 
+from pgflex.emulator import netns
+from pgflex.emulator.dataplane import namespace_prefix
 from support.armspec import ArmSpec
 from support.conformance import assert_conforming
 from support.emulator import SERVER_PASSWORD, Clients, EmulatorHandle, make_handle, server_body, unique
@@ -37,6 +41,8 @@ VERSION_NAMES = {
     ssl.TLSVersion.TLSv1_3: "TLSv1.3",
 }
 ProbeOutcome = Literal["accepted", "refused", "inconclusive"]
+DELEGATION = {"name": "pg", "properties": {"serviceName": "Microsoft.DBforPostgreSQL/flexibleServers"}}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,16 @@ class LiveServer:
     @property
     def fqdn(self) -> str:
         return f"{self.name}.postgres.database.azure.com"
+
+
+@dataclass(frozen=True)
+class PrivateServer(LiveServer):
+    zone: str
+    address: str  # its A record in the private zone
+
+    @property
+    def zone_record(self) -> str:
+        return f"{self.name}.{self.zone}"
 
 
 # --- emulators --------------------------------------------------------------------------------------------------
@@ -66,6 +82,8 @@ def running_live_emulator() -> Iterator[EmulatorHandle]:
         yield handle
     finally:
         handle.stop()  # also stops every PostgreSQL it runs
+        # Stopping keeps the virtual networks' namespaces (servers come back into them); the state goes here.
+        netns.delete_matching(namespace_prefix(state_dir / "dataplane"))
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
@@ -109,6 +127,27 @@ def create_server(clients: Clients, group: str, *, local_rule: bool = True) -> L
     if local_rule:
         clients.postgres.firewall_rules.begin_create_or_update(group, server.name, "local", LOCAL_RULE).result()
     return server
+
+
+def create_private_server(clients: Clients, group: str, vnet_prefix: str = "10.30") -> PrivateServer:
+    """A private server in a new delegated subnet, with its private DNS zone linked to the virtual network."""
+    address_space = {"addressSpace": {"addressPrefixes": [f"{vnet_prefix}.0.0/16"]}}
+    vnet = clients.network.virtual_networks.begin_create_or_update(
+        group, "vnet", {"location": "westeurope", "properties": address_space}
+    ).result()
+    subnet_body = {"properties": {"addressPrefix": f"{vnet_prefix}.1.0/24", "delegations": [DELEGATION]}}
+    subnet = clients.network.subnets.begin_create_or_update(group, "vnet", "db", subnet_body).result()
+    zone_name = f"{unique('z')}.private.postgres.database.azure.com"
+    zone = clients.dns.private_zones.begin_create_or_update(group, zone_name, {"location": "global"}).result()
+    link = {"location": "global", "properties": {"virtualNetwork": {"id": vnet.id}, "registrationEnabled": False}}
+    clients.dns.virtual_network_links.begin_create_or_update(group, zone_name, "vnet", link).result()
+    name = unique("priv")
+    network = {"delegatedSubnetResourceId": subnet.id, "privateDnsZoneArmResourceId": zone.id}
+    clients.postgres.servers.begin_create_or_update(group, name, server_body(version="15", network=network)).result()
+    record = clients.dns.record_sets.get(group, zone_name, "A", name)
+    address = (record.a_records or [])[0].ipv4_address
+    assert address is not None
+    return PrivateServer(group, name, zone_name, address)
 
 
 def set_parameter(clients: Clients, server: LiveServer, name: str, value: str) -> None:
@@ -164,6 +203,15 @@ def conninfo(handle: EmulatorHandle, fqdn: str, **overrides: Any) -> dict[str, A
 
 def connect(handle: EmulatorHandle, fqdn: str, **overrides: Any) -> psycopg.Connection[tuple[Any, ...]]:
     return psycopg.connect(autocommit=True, **conninfo(handle, fqdn, **overrides))
+
+
+def from_network(handle: EmulatorHandle, fqdn: str, work: Callable[[], T]) -> T:
+    """``work()`` where the server's clients are: inside its virtual network's namespace when it has one.
+
+    ``work`` must not call the emulator: inside a namespace, 127.0.0.1 is the namespace's own loopback.
+    """
+    namespace = handle.admin().endpoints()[fqdn].get("namespace")
+    return netns.call_inside(namespace, work) if namespace else work()
 
 
 def scalar(conn: psycopg.Connection[tuple[Any, ...]], query: LiteralString, *args: Any) -> Any:

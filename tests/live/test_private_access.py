@@ -2,51 +2,36 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
-from support.emulator import Clients, EmulatorHandle, server_body, unique
+from support.emulator import Clients, EmulatorHandle
 
-from .conftest import connect, scalar
+from .conftest import conninfo, create_private_server, from_network, scalar
 
 pytestmark = pytest.mark.dataplane
-
-DELEGATION = {"name": "pg", "properties": {"serviceName": "Microsoft.DBforPostgreSQL/flexibleServers"}}
 
 
 def test_private_server_is_reached_through_its_zone_record(
     emulator: EmulatorHandle, clients: Clients, resource_group: str
 ) -> None:
-    vnet = clients.network.virtual_networks.begin_create_or_update(
-        resource_group,
-        "vnet",
-        {"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.30.0.0/16"]}}},
-    ).result()
-    subnet = clients.network.subnets.begin_create_or_update(
-        resource_group, "vnet", "db", {"properties": {"addressPrefix": "10.30.1.0/24", "delegations": [DELEGATION]}}
-    ).result()
-    zone_name = f"{unique('z')}.private.postgres.database.azure.com"
-    zone = clients.dns.private_zones.begin_create_or_update(resource_group, zone_name, {"location": "global"}).result()
-    clients.dns.virtual_network_links.begin_create_or_update(
-        resource_group,
-        zone_name,
-        "vnet",
-        {"location": "global", "properties": {"virtualNetwork": {"id": vnet.id}, "registrationEnabled": False}},
-    ).result()
-    name = unique("priv")
-    network = {"delegatedSubnetResourceId": subnet.id, "privateDnsZoneArmResourceId": zone.id}
-    server = clients.postgres.servers.begin_create_or_update(
-        resource_group, name, server_body(network=network)
-    ).result()
-    assert server.network is not None and server.network.public_network_access == "Disabled"
+    server = create_private_server(clients, resource_group)
+    assert clients.postgres.servers.get(resource_group, server.name).network.public_network_access == "Disabled"
 
-    record = clients.dns.record_sets.get(resource_group, zone_name, "A", name)
-    private_address = (record.a_records or [])[0].ipv4_address
     endpoints = emulator.admin().endpoints()
-    through_zone = endpoints[f"{name}.{zone_name}"]
-    assert through_zone["privateAddress"] == private_address
-    public_entry = endpoints[f"{name}.postgres.database.azure.com"]
+    through_zone = endpoints[server.zone_record]
+    assert through_zone["privateAddress"] == server.address
+    public_entry = endpoints[server.fqdn]
     assert (through_zone["host"], through_zone["port"]) == (public_entry["host"], public_entry["port"])
+    assert through_zone.get("namespace") == public_entry.get("namespace")
+
     # Clients use the server's own host name, whose certificate the server presents; the zone record
-    # tells where it lives. No firewall rule exists (none is allowed) and the connection still succeeds.
-    with connect(emulator, f"{name}.postgres.database.azure.com") as connection:
-        assert scalar(connection, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") is True
+    # tells where it lives. No firewall rule exists (none is allowed) and the connection still succeeds
+    # from inside the virtual network (this machine itself when the emulator cannot isolate it).
+    params = conninfo(emulator, server.fqdn)  # read here: the emulator's API is on this machine's loopback
+
+    def tls_in_use() -> bool:
+        with psycopg.connect(autocommit=True, **params) as connection:
+            return bool(scalar(connection, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"))
+
+    assert from_network(emulator, server.fqdn, tls_in_use)

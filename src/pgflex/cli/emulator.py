@@ -152,7 +152,9 @@ def status(
     console.print(f"private networks: {report.get('privateNetworkIsolation')}")
     table = Table("host name", "state", "address", "port", "public access")
     for fqdn, entry in sorted(report["servers_reachable_at"].items()):
-        table.add_row(fqdn, entry["state"], str(entry["host"]), str(entry["port"]), str(entry["publicNetworkAccess"]))
+        # A private server's address exists only inside its virtual network's namespace: say which.
+        address = str(entry["host"]) + (f" (netns {entry['namespace']})" if entry.get("namespace") else "")
+        table.add_row(fqdn, entry["state"], address, str(entry["port"]), str(entry["publicNetworkAccess"]))
     console.print(table)
 
 

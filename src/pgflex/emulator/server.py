@@ -105,7 +105,9 @@ def serve(settings: EmulatorSettings) -> None:
         settings.record_path,
         status_extra=lambda: {
             "dataPlane": runtime.binaries_info() if runtime else "none (control plane only)",
-            "privateNetworkIsolation": "not enforced: private servers listen on loopback like public ones",
+            "privateNetworkIsolation": runtime.network_isolation()
+            if runtime
+            else "not enforced: no data plane (control plane only)",
         },
     )
     logging.getLogger("uvicorn.error").addFilter(_QuietDroppedConnections())

@@ -60,15 +60,19 @@ class Endpoint:
     address: str
     port: int
     via: str
+    namespace: str | None = None  # the emulator's stand-in for a private server's virtual network
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        result: dict[str, Any] = {
             "fqdn": self.fqdn,
             "hostName": self.host_name,
             "address": self.address,
             "port": self.port,
             "via": self.via,
         }
+        if self.namespace:
+            result["namespace"] = self.namespace
+        return result
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,17 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import certifi
 import psycopg
 
 from pgflex.azure.clients import AzureClients
 from pgflex.concurrency import map_concurrently
+from pgflex.emulator import netns
 from pgflex.emulator.client import AdminClient, EmulatorRequestFailed, RunningEmulator, find
 from pgflex.emulator.settings import default_state_dir
 from pgflex.spec import Environment, PgflexError, Server, load_spec, resolve_password
@@ -44,6 +45,8 @@ from .checks import (
 
 POSTGRES_PORT = 5432
 EXPIRY_WARNING_DAYS = 30
+
+T = TypeVar("T")
 
 
 class VerifyError(PgflexError):
@@ -109,7 +112,28 @@ class Locator:
             raise OSError(f"the emulator has no server {fqdn} (create it with `pgflex apply`)")
         if entry.get("host") is None or entry.get("port") is None:
             raise OSError(f"{fqdn} has no running PostgreSQL (state {entry.get('state')})")
-        return Endpoint(fqdn, host_name, str(entry["host"]), int(entry["port"]), via="emulator endpoint map")
+        return Endpoint(
+            fqdn,
+            host_name,
+            str(entry["host"]),
+            int(entry["port"]),
+            via="emulator endpoint map",
+            namespace=entry.get("namespace"),
+        )
+
+
+def from_clients_network(endpoint: Endpoint, work: Callable[[], T]) -> T:
+    """``work()`` where the server's clients are: for a private emulated server, inside the network namespace
+    that stands for its virtual network (root only); here otherwise.
+
+    Only the connections to the server go inside: the emulator's own API stays on this machine's loopback.
+    """
+    if not endpoint.namespace:
+        return work()
+    try:
+        return netns.call_inside(endpoint.namespace, work)
+    except netns.NetnsError as failure:
+        raise OSError(f"cannot join the virtual network of {endpoint.fqdn}: {failure}") from failure
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -320,7 +344,7 @@ def verify_server(server: Server, locator: Locator, options: Options) -> ServerR
     try:
         endpoint = locator.endpoint(server)
         run = ServerRun(server, endpoint, _target(server, endpoint, options), options)
-        run.run()
+        from_clients_network(endpoint, run.run)
         return run.report(time.monotonic() - started)
     except OSError as failure:
         return _unreachable(server, endpoint, "blocked", f"network block: {failure}", time.monotonic() - started)
@@ -399,12 +423,17 @@ def verify(
     return VerifyReport(env.name, env.cloud, env.source, tuple(reports), time.monotonic() - started)
 
 
+def _audit(target: session.Target) -> list[dict[str, Any]]:
+    with target.connect() as conn:
+        return session.audit(conn)
+
+
 def _server_sessions(server: Server, locator: Locator, options: Options) -> ServerSessions:
     endpoint: Endpoint | None = None
     try:
         endpoint = locator.endpoint(server)
-        with _target(server, endpoint, options).connect() as conn:
-            rows = session.audit(conn)
+        target = _target(server, endpoint, options)
+        rows = from_clients_network(endpoint, lambda: _audit(target))
     except psycopg.OperationalError as failure:
         status, detail = session.classify_connect_error(failure)
         return ServerSessions(server.name, endpoint, status, detail)

@@ -4,7 +4,7 @@ from pgflex.emulator.dataplane.binaries import DataPlaneUnavailable, PostgresIns
 from pgflex.emulator.dataplane.bootstrap import ALLOW_LIST_MESSAGE
 from pgflex.emulator.dataplane.cluster import DataPlaneError
 from pgflex.emulator.dataplane.config import AZURE_SSL_CIPHERS
-from pgflex.emulator.dataplane.manager import DataPlane, Endpoint
+from pgflex.emulator.dataplane.manager import DataPlane, Endpoint, PrivateNetwork, namespace_prefix
 
 __all__ = [
     "ALLOW_LIST_MESSAGE",
@@ -14,5 +14,7 @@ __all__ = [
     "DataPlaneUnavailable",
     "Endpoint",
     "PostgresInstall",
+    "PrivateNetwork",
     "discover_installs",
+    "namespace_prefix",
 ]

@@ -165,10 +165,18 @@ def render_azure_conf(
     return "".join(lines), skipped
 
 
-def render_emulator_conf(*, port: int, socket_dir: Path, cert_file: Path, key_file: Path, cluster_name: str) -> str:
+def render_emulator_conf(
+    *,
+    port: int,
+    socket_dir: Path,
+    cert_file: Path,
+    key_file: Path,
+    cluster_name: str,
+    listen_address: str = "127.0.0.1",
+) -> str:
     return (
         "# Fixed by the pgflex emulator; included last so nothing overrides it.\n"
-        f"listen_addresses = '127.0.0.1'\n"
+        f"listen_addresses = {_quote(listen_address)}\n"
         f"port = {port}\n"
         f"unix_socket_directories = {_quote(str(socket_dir))}\n"
         "unix_socket_permissions = 0700\n"
@@ -188,9 +196,14 @@ def render_template_conf(socket_dir: Path) -> str:
 
 
 def firewall_networks(
-    rules: Sequence[tuple[str, str]], public_access: bool
+    rules: Sequence[tuple[str, str]], public_access: bool, *, isolated: bool = False
 ) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """The client networks admitted: the rules' ranges as CIDRs, or loopback for private access."""
+    """The client networks admitted: the rules' ranges as CIDRs; for private access, its virtual network."""
+    if not public_access and isolated:
+        # The server listens only inside its virtual network's namespace, so the network itself is the
+        # boundary, as on Azure (firewall rules do not apply to private access): every client that can
+        # reach it is admitted, from whichever address of the network it comes.
+        return [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
     if not public_access:
         # No VNet isolation without namespaces: "private" means the local machine.
         return [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]

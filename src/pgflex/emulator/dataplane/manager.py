@@ -12,6 +12,12 @@ Layout under ``root``::
         run/                 private socket directory (under /tmp when this path is too long for a socket)
         log/postgresql.log
 
+Private servers (``provision(..., network=...)``) run in a network namespace per virtual network when the
+emulator is root and ``ip netns`` works: ``lo`` there carries each server's private address, on which its
+PostgreSQL listens (port 5432), so nothing outside the namespace reaches it. The emulator still manages it
+through the Unix socket, which network namespaces do not affect. Elsewhere they listen on loopback like
+public servers, and :meth:`DataPlane.network_isolation` says why.
+
 Every public method is synchronous and serialised per server name, so calls for different servers
 may run in parallel threads. PostgreSQL processes outlive the emulator process: a new ``DataPlane``
 on the same root adopts running servers and restarts dead ones (stale lock files are cleared).
@@ -20,6 +26,7 @@ on the same root adopts running servers and restarts dead ones (stale lock files
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -34,6 +41,7 @@ from pathlib import Path
 from cryptography import x509
 from psycopg import sql
 
+from pgflex.emulator import netns
 from pgflex.emulator.dataplane import config
 from pgflex.emulator.dataplane.binaries import (
     PostgresInstall,
@@ -63,12 +71,30 @@ _SERVER_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _RESERVED_LOGINS = frozenset({config.SUPERUSER, config.ADMIN_GROUP, "public"})
 _CERT_RENEW_BEFORE = dt.timedelta(days=30)
 _START_ATTEMPTS = 3
+LOOPBACK = "127.0.0.1"
+PRIVATE_PORT = 5432  # a private server has an address of its own, so it takes PostgreSQL's usual port
+ISOLATED = "network namespaces (private servers listen only inside their virtual network's namespace)"
 
 
 @dataclass(frozen=True)
 class Endpoint:
     host: str
     port: int
+    namespace: str | None = None  # the network namespace to connect from; None: this machine's own
+
+
+@dataclass(frozen=True)
+class PrivateNetwork:
+    """Where a private server lives: its virtual network (resource id) and its address in the delegated subnet."""
+
+    network_id: str
+    address: str
+
+
+def namespace_prefix(root: Path) -> str:
+    """Namespaces of one data plane root share this prefix: two emulators (two state directories) on one
+    machine may hold virtual networks with the same resource id, and must not share or delete each other's."""
+    return f"pgflex-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:6]}-"
 
 
 @dataclass
@@ -85,6 +111,8 @@ class ServerRecord:
     firewall: list[tuple[str, str]] = field(default_factory=list)
     public_access: bool = True
     provisioned: bool = False
+    namespace: str = ""  # set for a private server placed in its virtual network's namespace
+    private_address: str = ""
 
 
 class DataPlane:
@@ -112,11 +140,19 @@ class DataPlane:
         self._major_locks: dict[int, threading.Lock] = {}
         # Ports of servers that exist (running or not), so that a new server never takes one of them.
         self._reserved_ports: set[int] = {record.port for record in self._all_records()}
+        self._no_isolation = netns.unavailable_reason()  # probed once: root, iproute2, a throwaway namespace
+        self._namespace_lock = threading.Lock()  # servers of one virtual network share its namespace
 
     # --- public API -----------------------------------------------------------------------------------------
 
     def binaries_info(self) -> str:
         return "; ".join(f"PostgreSQL {i.version} at {i.bindir}" for i in self._installs)
+
+    def network_isolation(self) -> str:
+        """How private servers are kept apart from this machine's network, for ``status``."""
+        if self._no_isolation is None:
+            return ISOLATED
+        return f"not enforced: private servers listen on loopback like public ones ({self._no_isolation})"
 
     def provision(
         self,
@@ -126,23 +162,27 @@ class DataPlane:
         admin_login: str,
         admin_password: str,
         parameters: Mapping[str, str],
+        network: PrivateNetwork | None = None,
     ) -> Endpoint:
-        """Create and start a server; a finished one is just started, a half-made one is wiped and redone."""
+        """Create and start a server; a finished one is just started, a half-made one is wiped and redone.
+
+        ``network`` makes it a private server: in its virtual network's namespace when isolation works here.
+        """
         with self._lock(name):
             record = self._load(name)
             if record is not None and record.provisioned:
                 self._start(record)
                 self.set_admin_password(name, admin_login, admin_password)
                 self.apply_parameters(name, parameters)
-                return Endpoint("127.0.0.1", self._require(name).port)
+                return self._endpoint(self._require(name))
             self._wipe(name)
-            return self._create(name, fqdn, version, admin_login, admin_password, parameters)
+            return self._create(name, fqdn, version, admin_login, admin_password, parameters, network)
 
     def start(self, name: str) -> Endpoint:
         with self._lock(name):
             record = self._require(name)
             self._start(record)
-            return Endpoint("127.0.0.1", record.port)
+            return self._endpoint(record)
 
     def stop(self, name: str) -> None:
         with self._lock(name):
@@ -164,6 +204,8 @@ class DataPlane:
                 self._cluster(record).stop(mode="immediate")
                 self._release_port(record.port)
             self._wipe(name)
+            if record is not None:
+                self._leave_namespace(record)
             log.info("deleted server %s (%s)", name, folder)
 
     def set_admin_password(self, name: str, login: str, password: str) -> None:
@@ -200,9 +242,10 @@ class DataPlane:
             return set(cluster.query_column("SELECT name FROM pg_settings WHERE pending_restart"))
 
     def apply_firewall(self, name: str, rules: Sequence[tuple[str, str]], public_access: bool) -> None:
-        networks = config.firewall_networks(rules, public_access)  # validate before writing anything
+        config.firewall_networks(rules, public_access)  # validate before writing anything
         with self._lock(name):
             record = self._require_created(name)
+            networks = config.firewall_networks(rules, public_access, isolated=self._in_namespace(record))
             record.firewall = [(start, end) for start, end in rules]
             record.public_access = public_access
             self._save(record)
@@ -215,7 +258,7 @@ class DataPlane:
             record = self._load(name)
             if record is None or not record.provisioned:
                 return None
-            return Endpoint("127.0.0.1", record.port)
+            return self._endpoint(record)
 
     def is_running(self, name: str) -> bool:
         with self._lock(name):
@@ -241,6 +284,7 @@ class DataPlane:
         admin_login: str,
         admin_password: str,
         parameters: Mapping[str, str],
+        network: PrivateNetwork | None,
     ) -> Endpoint:
         _check_login(admin_login)
         install = choose_install(self._installs, version)
@@ -249,14 +293,18 @@ class DataPlane:
         shadow = self._shadow(install)
         folder = self._server_dir(name)
         folder.mkdir(mode=0o755)
+        placed = network if self._no_isolation is None else None  # without isolation: loopback, as public ones
         record = ServerRecord(
             name=name,
             fqdn=fqdn,
             requested_version=version,
             major=install.major,
-            port=self._reserve_port(),
+            port=PRIVATE_PORT if placed else self._reserve_port(),
             parameters={str(k): str(v) for k, v in parameters.items()},
+            namespace=self._namespace_name(placed.network_id) if placed else "",
+            private_address=placed.address if placed else "",
         )
+        # Saved before the namespace is made: deleting a sibling keeps a namespace that a record still names.
         self._save(record)
         if self.use_template:
             copy_data_dir(self._ensure_template(install, shadow) / "data", folder / "data")
@@ -269,7 +317,7 @@ class DataPlane:
         record.admin_login = admin_login
         record.provisioned = True
         self._save(record)
-        return Endpoint("127.0.0.1", record.port)
+        return self._endpoint(record)
 
     def _ensure_template(self, install: PostgresInstall, shadow: ShadowInstall) -> Path:
         target = self.root / f"template-{install.major}"
@@ -332,6 +380,9 @@ class DataPlane:
             return
         if self._certificate_needs_renewal(record):
             self._issue_certificate(record)
+        if self._in_namespace(record):
+            self._start_in_namespace(record)
+            return
         for attempt in range(1, _START_ATTEMPTS + 1):
             if not port_is_free(record.port):
                 self._release_port(record.port)
@@ -345,6 +396,37 @@ class DataPlane:
                 if "could not bind" not in str(exc) or attempt == _START_ATTEMPTS:
                     raise
                 log.info("port %s of %s was taken; trying another", record.port, record.name)
+
+    def _start_in_namespace(self, record: ServerRecord) -> None:
+        """pg_ctl runs from a thread inside the namespace, so the postmaster and its backends live there."""
+        with self._namespace_lock:
+            netns.ensure(record.namespace, [record.private_address])  # recreated after a reboot
+        self._write_emulator_conf(record)
+        netns.call_inside(record.namespace, self._cluster(record).start)
+
+    def _leave_namespace(self, record: ServerRecord) -> None:
+        """Take a deleted server's address out of its namespace; remove the namespace with its last server."""
+        if not self._in_namespace(record):
+            return
+        with self._namespace_lock:
+            siblings = [r for r in self._all_records() if r.namespace == record.namespace and r.name != record.name]
+            if siblings:
+                netns.remove_address(record.namespace, record.private_address)
+            else:
+                netns.delete(record.namespace)
+
+    def _in_namespace(self, record: ServerRecord) -> bool:
+        # A record from a root emulator read by one that cannot isolate falls back to loopback.
+        return bool(record.namespace) and self._no_isolation is None
+
+    def _endpoint(self, record: ServerRecord) -> Endpoint:
+        if self._in_namespace(record):
+            return Endpoint(record.private_address, record.port, record.namespace)
+        return Endpoint(LOOPBACK, record.port)
+
+    def _namespace_name(self, network_id: str) -> str:
+        # Resource ids compare case-insensitively in Azure; namespace names are file names, so keep them short.
+        return namespace_prefix(self.root) + hashlib.sha256(network_id.lower().encode()).hexdigest()[:8]
 
     def _reload_if_running(self, record: ServerRecord) -> None:
         cluster = self._cluster(record)
@@ -362,7 +444,7 @@ class DataPlane:
             log.info("server %s: parameters not written to postgresql: %s", record.name, ", ".join(skipped))
         cluster = self._cluster(record)
         cluster.write_file("azure.conf", text)
-        networks = config.firewall_networks(record.firewall, record.public_access)
+        networks = config.firewall_networks(record.firewall, record.public_access, isolated=self._in_namespace(record))
         cluster.write_file("pg_hba.conf", config.render_hba(networks, self._require_tls(record)))
         cluster.write_file("pg_ident.conf", config.render_ident([self._run_as.emulator_user]))
 
@@ -374,6 +456,7 @@ class DataPlane:
             cert_file=folder / "tls" / "server.crt",
             key_file=folder / "tls" / "server.key",
             cluster_name=record.name,
+            listen_address=record.private_address if self._in_namespace(record) else LOOPBACK,
         )
         self._cluster(record).write_file("emulator.conf", text)
 

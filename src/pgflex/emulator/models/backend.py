@@ -76,7 +76,8 @@ class Backend:
         for server in self.store.of_type(SERVER_TYPE):
             name = server.body["name"]
             properties = server.body["properties"]
-            host, port = server.private.get(ENDPOINT) or (None, None)
+            # Records written before namespaces existed hold [host, port].
+            host, port, namespace = [*(server.private.get(ENDPOINT) or [None, None]), None][:3]
             entry = {
                 "server": name,
                 "id": server.body["id"],
@@ -88,6 +89,9 @@ class Backend:
                 # The system's PostgreSQL may lack the requested major version; say which one runs.
                 "runningVersion": server.private.get(RUNNING_VERSION),
             }
+            if namespace:
+                # A private server in its virtual network's namespace: clients connect from inside it.
+                entry["namespace"] = namespace
             result[properties["fullyQualifiedDomainName"]] = entry
             zone = self.servers.zone_for(server)
             if zone is not None:

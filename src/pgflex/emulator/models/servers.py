@@ -14,6 +14,7 @@ import ipaddress
 import re
 from typing import Any
 
+from ..dataplane import PrivateNetwork
 from ..dataplane.scram import scram_verifier
 from ..errors import (
     ArmError,
@@ -72,7 +73,7 @@ BUSY = "busy"  # id of the operation holding the server
 HAS_DATA_PLANE = "dataPlane"
 PENDING_RESTART = "pendingRestart"  # static parameters changed since the last restart
 ADDRESS = "address"  # private IP in its delegated subnet
-ENDPOINT = "endpoint"  # [host, port] where its PostgreSQL listens, as the data plane last said
+ENDPOINT = "endpoint"  # [host, port, namespace] where its PostgreSQL listens, as the data plane last said
 RUNNING_VERSION = "runningVersion"  # the PostgreSQL major version actually running
 RUNNING_VALUES = "runningValues"  # parameter values at the last (re)start, for servers without a data plane
 
@@ -431,9 +432,10 @@ class Servers:
                 str(record.body["properties"]["administratorLogin"]),
                 password,
                 self.user_parameters(record),
+                self._private_network(record),
             )
             await asyncio.to_thread(runtime.apply_firewall, name, self.firewall_ranges(record), self.is_public(record))
-            record.private[ENDPOINT] = [endpoint.host, endpoint.port]
+            record.private[ENDPOINT] = [endpoint.host, endpoint.port, endpoint.namespace]
             record.private[RUNNING_VERSION] = await asyncio.to_thread(runtime.version_used, name)
         zone = self.zone_for(record)
         if zone is not None:
@@ -441,6 +443,17 @@ class Servers:
         record.private[BUSY] = None
         record.body["properties"]["state"] = "Ready"
         self._ctx.store.put(record)
+
+    @staticmethod
+    def _private_network(record: Record) -> PrivateNetwork | None:
+        """A server in a delegated subnet lives in that subnet's virtual network, at its A record's address."""
+        subnet_id = record.body["properties"]["network"].get("delegatedSubnetResourceId")
+        address = record.private.get(ADDRESS)
+        if not subnet_id or not address:
+            return None
+        # .../virtualNetworks/<vnet>/subnets/<subnet>: every subnet of one virtual network shares its namespace.
+        vnet_id = re.sub(r"/subnets/[^/]+$", "", str(subnet_id), flags=re.IGNORECASE)
+        return PrivateNetwork(network_id=vnet_id, address=str(address))
 
     def _rollback_create(self, op: Operation, error: ArmError) -> None:
         record = self._ctx.store.get(op.resource_key)
@@ -499,7 +512,7 @@ class Servers:
         endpoint = await asyncio.to_thread(runtime.endpoint, name)
         record = self.by_name(name)
         if record is not None and endpoint is not None:
-            record.private[ENDPOINT] = [endpoint.host, endpoint.port]
+            record.private[ENDPOINT] = [endpoint.host, endpoint.port, endpoint.namespace]
             self._ctx.store.put(record)
 
     def _mark_restarted(self, record: Record | None) -> None:
