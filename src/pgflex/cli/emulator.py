@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,27 @@ def stop(state_dir: Path | None = StateDirOption) -> None:
         typer.echo("emulator stopped")
     else:
         typer.echo("emulator was not running")
+
+
+@emulator_app.command()
+def reset(
+    state_dir: Path | None = StateDirOption,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Stop the emulator and delete all its state: every emulated server and its data, and the
+    network namespaces of private servers."""
+    from ..emulator import daemon
+
+    folder = _state_dir(state_dir)
+    if not yes:
+        if not sys.stdin.isatty():
+            typer.echo("pgflex: no terminal to confirm on: pass --yes to reset without asking", err=True)
+            raise typer.Exit(1)
+        if not typer.confirm(f"Delete every emulated server and all state in {folder}?", default=False):
+            raise typer.Exit(0)
+    removed = daemon.reset(folder)
+    namespaces = f" and {len(removed)} network namespace(s)" if removed else ""
+    typer.echo(f"emulator reset: removed {folder}{namespaces}")
 
 
 @emulator_app.command()

@@ -100,3 +100,19 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 __all__ = ["EmulatorStartFailed", "settings_from_json", "settings_to_json", "start", "stop"]
+
+
+def reset(state_dir: Path) -> list[str]:
+    """Stop the emulator and remove everything it made: state, servers' data, network namespaces.
+
+    Returns the namespaces removed. Servers' PostgreSQL processes stop with the emulator.
+    """
+    import shutil
+
+    from . import netns
+    from .dataplane.manager import namespace_prefix
+
+    stop(state_dir)
+    removed = netns.delete_matching(namespace_prefix(state_dir / "dataplane")) if os.geteuid() == 0 else []
+    shutil.rmtree(state_dir, ignore_errors=True)
+    return removed
