@@ -272,7 +272,7 @@ def test_a_saved_plan_runs_while_fresh_and_is_refused_once_stale(
     assert "late" not in [r.name for r in clients.postgres.firewall_rules.list_by_server(group, server)]
 
 
-def test_key_vault_passwords_are_refused_clearly_before_any_write(
+def test_an_unreadable_key_vault_password_stops_apply_clearly_before_any_write(
     emulator: EmulatorHandle, tmp_path: Path, names: dict[str, str]
 ) -> None:
     document = _document(names)
@@ -283,7 +283,7 @@ def test_key_vault_passwords_are_refused_clearly_before_any_write(
     emulator.reset_request_count()
     result = _cli("apply", str(env_file), "--auto-approve")
     assert result.exit_code == 1
-    assert "reading passwords from Key Vault is not supported yet; use fromEnv" in result.stderr
+    assert "Key Vault secret 'pg-admin' in https://example-vault.vault.azure.net" in result.stderr
     assert "env.yaml" in result.stderr and "Traceback" not in result.output
     assert emulator.request_count("arm.writes") == 0
 

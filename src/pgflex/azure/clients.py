@@ -76,6 +76,8 @@ class AzureClients:
     network: NetworkManagementClient
     dns: PrivateDnsManagementClient
     counter: RequestCounter
+    # The identity behind the clients; Key Vault secrets are read with it too (pgflex.azure.secrets).
+    credential: TokenCredential
     emulator: RunningEmulator | None = None
     polling_interval: float = DEFAULT_POLLING_INTERVAL
     extra: dict[str, Any] = field(default_factory=dict)
@@ -152,6 +154,7 @@ def connect(
         network=NetworkManagementClient(credential, subscription, **options),
         dns=PrivateDnsManagementClient(credential, subscription, **options),
         counter=counter,
+        credential=credential,
         emulator=emulator,
         polling_interval=interval,
     )

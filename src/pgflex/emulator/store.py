@@ -1,4 +1,4 @@
-"""Durable state: ARM resources and long-running operations in one SQLite file.
+"""Durable state: ARM resources, long-running operations and Key Vault secrets in one SQLite file.
 
 Every request's changes are written in one transaction before the response leaves, with
 ``synchronous=FULL``: an emulator killed at any moment restarts with exactly the resources
@@ -44,6 +44,15 @@ CREATE TABLE IF NOT EXISTS operations (
 );
 CREATE INDEX IF NOT EXISTS operations_in_flight ON operations (status);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Key Vault secret versions. Storing the value is the point of a vault; nothing else ever shows it.
+CREATE TABLE IF NOT EXISTS secrets (
+    vault TEXT NOT NULL,             -- lower case: vault and secret names are case-insensitive
+    name TEXT NOT NULL,              -- lower case
+    version TEXT NOT NULL,
+    body TEXT NOT NULL,              -- the SecretBundle as Key Vault returns it (JSON)
+    seq INTEGER NOT NULL,            -- the latest version is the highest
+    PRIMARY KEY (vault, name, version)
+);
 """
 
 
@@ -234,6 +243,31 @@ class Store:
                 "FROM operations WHERE status = 'InProgress' ORDER BY due"
             ).fetchall()
         return [_operation(row) for row in rows]
+
+    # Key Vault secrets
+
+    def put_secret(self, vault: str, name: str, version: str, body: dict[str, Any]) -> None:
+        with self._lock, self.transaction():
+            self._db.execute(
+                "INSERT INTO secrets (vault, name, version, body, seq) "
+                "VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM secrets))",
+                (vault.lower(), name.lower(), version, json.dumps(body, separators=(",", ":"))),
+            )
+
+    def get_secret(self, vault: str, name: str, version: str | None = None) -> dict[str, Any] | None:
+        """One version of a secret; the latest when ``version`` is None."""
+        query = "SELECT body FROM secrets WHERE vault = ? AND name = ?"
+        args: tuple[str, ...] = (vault.lower(), name.lower())
+        if version is not None:
+            query, args = query + " AND version = ?", (*args, version.lower())
+        with self._lock:
+            row = self._db.execute(query + " ORDER BY seq DESC LIMIT 1", args).fetchone()
+        return dict(json.loads(row[0])) if row else None
+
+    def delete_secret(self, vault: str, name: str) -> None:
+        """Every version of a secret."""
+        with self._lock, self.transaction():
+            self._db.execute("DELETE FROM secrets WHERE vault = ? AND name = ?", (vault.lower(), name.lower()))
 
     # Metadata
 

@@ -18,7 +18,8 @@ from typing import Any, Literal
 
 from pgflex.azure.clients import AzureClients
 from pgflex.azure.retry import RetryPolicy
-from pgflex.spec import Environment, PgflexError, PrivateAccess, Server, resolve_password
+from pgflex.azure.secrets import resolve_password
+from pgflex.spec import Environment, PgflexError, PrivateAccess, Server
 
 from .diff import POSTGRES_DELEGATION, SET_PARAMETERS, canonical
 from .plan import Action, Change, Kind, Plan
@@ -387,20 +388,13 @@ def server_create_body(env: Environment, server: Server, password: str, network:
     }
 
 
-def passwords_for(env: Environment, plan: Plan) -> dict[str, str]:
-    """Administrator passwords of the servers the plan creates, read before any write."""
+def passwords_for(env: Environment, plan: Plan, clients: AzureClients) -> dict[str, str]:
+    """Administrator passwords of the servers the plan creates (environment or Key Vault).
+
+    Read before any write, so that a missing variable or secret stops apply with nothing half-built.
+    """
     creating = {s.name for s in plan.servers for c in s.changes if c.kind is Kind.SERVER and c.action is Action.CREATE}
-    passwords = {}
-    for name in sorted(creating):
-        server = env.server(name)
-        secret = server.administrator.password if server.administrator else None
-        if secret is not None and secret.key_vault_secret:
-            raise PgflexError(
-                f"{secret.origin}: server {name}: reading passwords from Key Vault is not supported yet; use fromEnv "
-                "and have the pipeline put the secret in that variable (AzureKeyVault@2, az keyvault)"
-            )
-        passwords[name] = resolve_password(server)
-    return passwords
+    return {name: resolve_password(env.server(name), clients) for name in sorted(creating)}
 
 
 def apply_plan(
@@ -419,7 +413,7 @@ def apply_plan(
 
     ``check_stale=False`` skips that second look, for a plan made a moment ago in the same call.
     """
-    passwords = passwords_for(env, plan)
+    passwords = passwords_for(env, plan, clients)
     if check_stale:
         current = plan_now(env, clients, parallelism=parallelism, verify=verify)
         if current.fingerprint != plan.fingerprint:

@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 import certifi
 import psycopg
 
-from pgflex.azure.clients import AzureClients
+from pgflex.azure.clients import AzureClients, connect
+from pgflex.azure.secrets import resolve_password as read_password
 from pgflex.concurrency import map_concurrently
 from pgflex.emulator import netns
 from pgflex.emulator.client import AdminClient, EmulatorRequestFailed, RunningEmulator, find
@@ -58,6 +59,7 @@ class Options:
     ca_file: str
     host_names: Mapping[str, str]
     timeout: float
+    password: Callable[[Server], str] = resolve_password  # the administrator password of a server
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -332,8 +334,8 @@ def _unreachable(
 
 
 def _target(server: Server, endpoint: Endpoint, options: Options) -> session.Target:
-    assert server.administrator is not None  # resolve_password refuses a server without one
-    password = resolve_password(server)
+    password = options.password(server)
+    assert server.administrator is not None  # resolving the password refuses a server without one
     return session.Target(endpoint, server.administrator.login, password, options.ca_file, options.timeout)
 
 
@@ -397,8 +399,20 @@ def _setup(
     env = _environment(spec)
     selected = _selected(env, servers)
     emulator = _running_emulator(clients) if env.is_local else None
-    options = _options(env, emulator, ca_bundle, host_names=dict(host_names or {}), timeout=timeout)
+    password = _password_reader(env, selected, clients)
+    options = _options(env, emulator, ca_bundle, host_names=dict(host_names or {}), timeout=timeout, password=password)
     return env, selected, Locator(env, emulator, options.host_names), options
+
+
+def _password_reader(
+    env: Environment, selected: Sequence[Server], clients: AzureClients | None
+) -> Callable[[Server], str]:
+    """How to read administrator passwords: Key Vault needs Azure clients, environment variables do not."""
+    if not any(server.administrator and server.administrator.password.key_vault_secret for server in selected):
+        return resolve_password
+    # For cloud: local, _setup has found the running emulator already, so connect() reuses it.
+    connected = clients or connect(env.cloud, env.subscription)
+    return lambda server: read_password(server, connected)
 
 
 def verify(

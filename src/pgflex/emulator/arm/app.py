@@ -27,7 +27,7 @@ from ..errors import (
     TooManyRequests,
 )
 from ..models.backend import Backend
-from . import wire
+from . import keyvault, wire
 from .auth import Identity, Principal
 from .routes import MethodNotAllowedError, router
 from .throttle import Throttle, kind_of
@@ -58,7 +58,10 @@ current_transport: contextvars.ContextVar[asyncio.BaseTransport | None] = contex
 
 
 class Recorder:
-    """Appends every ARM exchange to a JSON-lines file, secrets masked (for spec validation and debugging)."""
+    """Appends every ARM exchange to a JSON-lines file, secrets masked (for spec validation and debugging).
+
+    Key Vault exchanges never reach it: they are not ARM, and their bodies are the secrets themselves.
+    """
 
     def __init__(self, path: Path | None) -> None:
         self._path = path
@@ -165,6 +168,11 @@ class EmulatorApp:
                 return wire.ok(self.identity.issue(headers.get("x-identity-header"), query.get("resource")))
             if path == METADATA_PATH and method == "GET":
                 return wire.ok(cloud_metadata(self.base_url))
+            if path.startswith(keyvault.PREFIX):
+                self.stats["keyvault"] += 1
+                return keyvault.respond(
+                    self.backend, self.identity, method, path, query, headers.get("authorization"), raw
+                )
             principal = self.identity.authenticate(headers.get("authorization"))
             body = _parse_json(raw)
             if path.startswith(ADMIN_PREFIX):

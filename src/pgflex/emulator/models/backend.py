@@ -1,4 +1,5 @@
-"""The emulator's backend: every resource family over one store, one runner and one data plane."""
+"""The emulator's backend: every resource family (and Key Vault secrets) over one store, one runner and one
+data plane."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .configurations import Configurations
 from .context import Context, ServerRuntime
 from .firewall import FirewallRules
 from .ids import SERVER_TYPE
+from .keyvault import KeyVault
 from .network import Networks
 from .operations import OperationRunner
 from .privatedns import PrivateDns
@@ -36,6 +38,7 @@ class Backend:
         self.configurations = Configurations(self.ctx, self.servers)
         self.firewall_rules = FirewallRules(self.ctx, self.servers)
         self.service = ServiceInfo(self.ctx, self.servers)
+        self.keyvault = KeyVault(store)
         self.resource_groups.ensure_subscription(DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, "pgflex emulator sandbox")
 
     @property
