@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from azure.core.credentials import AccessToken, TokenCredential
@@ -80,7 +80,6 @@ class AzureClients:
     credential: TokenCredential
     emulator: RunningEmulator | None = None
     polling_interval: float = DEFAULT_POLLING_INTERVAL
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _credential(cloud: str) -> TokenCredential:

@@ -21,10 +21,6 @@ from .settings import DEFAULT_SUBSCRIPTION
 ARM_RESOURCE = "https://management.azure.com/"
 
 
-class EmulatorNotRunning(RuntimeError):
-    pass
-
-
 class EmulatorRequestFailed(RuntimeError):
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"emulator answered {status}: {body}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -123,7 +123,6 @@ class Plan:
     servers: tuple[ServerPlan, ...]
     errors: tuple[str, ...] = ()  # what the plan cannot change (for example a version downgrade)
     format_version: int = PLAN_FORMAT_VERSION
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def pending(self) -> tuple[Change, ...]:
@@ -154,7 +153,6 @@ class Plan:
             "summary": self.summary(),
             "hasChanges": self.has_changes,
             "errors": list(self.errors),
-            "notes": list(self.notes),
             "environmentChanges": [c.to_dict() for c in self.environment_changes],
             "servers": [s.to_dict() for s in self.servers],
         }
@@ -177,7 +175,6 @@ class Plan:
             environment_changes=tuple(Change.from_dict(c) for c in data["environmentChanges"]),
             servers=tuple(ServerPlan.from_dict(s) for s in data["servers"]),
             errors=tuple(str(e) for e in data.get("errors", [])),
-            notes=tuple(str(n) for n in data.get("notes", [])),
         )
 
 
