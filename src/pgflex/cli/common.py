@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 import typer
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
-
-T = TypeVar("T")
 
 
 def fail(message: str) -> typer.Exit:
@@ -55,8 +52,3 @@ def write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     tmp.replace(path)
-
-
-def run(function: Callable[[], T]) -> T:
-    with reported_errors():
-        return function()

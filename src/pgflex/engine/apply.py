@@ -22,6 +22,7 @@ from pgflex.azure.secrets import resolve_password
 from pgflex.spec import Environment, PgflexError, PrivateAccess, Server
 
 from .diff import POSTGRES_DELEGATION, SET_PARAMETERS, canonical
+from .observe import sdk_text
 from .plan import Action, Change, Kind, Plan
 from .planning import plan_now
 
@@ -281,7 +282,7 @@ class Applier:
         self._wait_ready(server.name)
         # Read back: a parameter can report success without being persisted (bicep-registry-modules #7270).
         stored = self._step(server.name, f"read back {name}", lambda: configurations.get(group, server.name, name))
-        data_type = "Set" if name in SET_PARAMETERS else str(getattr(stored.data_type, "value", stored.data_type))
+        data_type = "Set" if name in SET_PARAMETERS else sdk_text(stored.data_type)
         if canonical(data_type, str(stored.value or "")) != canonical(data_type, value):
             raise PgflexError(f"{server.name}: {name} reads back {stored.value!r} after setting {value!r}")
         return bool(stored.is_config_pending_restart) or stored.is_dynamic_config is False
@@ -328,7 +329,7 @@ class Applier:
         group = self.env.resource_group
         while True:
             found = self.retry.call(name, "read state", lambda: self.clients.postgres.servers.get(group, name))
-            state = str(getattr(found.state, "value", found.state))
+            state = sdk_text(found.state)
             if state not in BUSY_STATES:
                 return
             if time.monotonic() > deadline:

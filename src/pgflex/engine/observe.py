@@ -116,13 +116,13 @@ def observe_server(
         "location": found.location,
         "version": str(found.version) if found.version else None,
         "skuName": found.sku.name if found.sku else None,
-        "skuTier": _text(found.sku.tier) if found.sku else None,
+        "skuTier": sdk_text(found.sku.tier) if found.sku else None,
         "storageSizeGb": storage.storage_size_gb if storage else None,
-        "autoGrow": _text(storage.auto_grow) == "Enabled" if storage else None,
-        "highAvailability": _text(ha.mode) if ha and ha.mode else "Disabled",
+        "autoGrow": sdk_text(storage.auto_grow) == "Enabled" if storage else None,
+        "highAvailability": sdk_text(ha.mode) if ha and ha.mode else "Disabled",
         "tags": dict(found.tags or {}),
         "administratorLogin": found.administrator_login,
-        "publicNetworkAccess": _text(network.public_network_access) if network else None,
+        "publicNetworkAccess": sdk_text(network.public_network_access) if network else None,
         "delegatedSubnetId": network.delegated_subnet_resource_id if network else None,
         "privateDnsZoneId": network.private_dns_zone_arm_resource_id if network else None,
     }
@@ -137,7 +137,7 @@ def observe_server(
     return ObservedServer(
         name=server.name,
         exists=True,
-        state=_text(found.state),
+        state=sdk_text(found.state),
         properties=properties,
         parameters=parameters,
         firewall_rules=rules,
@@ -156,16 +156,16 @@ def _observe_parameters(
     return {
         str(c.name): ObservedParameter(
             value=str(c.value or ""),
-            data_type=_text(c.data_type or "String"),
+            data_type=sdk_text(c.data_type or "String"),
             is_dynamic=bool(c.is_dynamic_config),
             pending_restart=bool(c.is_config_pending_restart),
-            source=_text(c.source or ""),
+            source=sdk_text(c.source or ""),
         )
         for c in found
     }
 
 
-def _text(value: object) -> str:
+def sdk_text(value: object) -> str:
     """The wire string of an SDK value: its enums print as 'SkuTier.BURSTABLE' otherwise."""
     return str(getattr(value, "value", value))
 

@@ -91,10 +91,6 @@ class ServerPlan:
     def pending(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.action is not Action.NOOP)
 
-    @property
-    def needs_restart(self) -> bool:
-        return any(c.requires_restart or c.action is Action.RESTART for c in self.pending)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
