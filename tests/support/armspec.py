@@ -43,12 +43,12 @@ _MAX_MESSAGE: Final = 240
 
 
 def default_specs_dir() -> Path:
-    """The vendored specs: `$PGFLEX_SPECS_DIR`, else `<repo>/../shared/azure-rest-api-specs`."""
+    """The specs: `$PGFLEX_SPECS_DIR`, else the copy vendored in the repository (`vendor/azure-rest-api-specs`)."""
     override = os.environ.get(SPECS_ENV_VAR)
     if override:
         return Path(override).resolve()
     repo_root = Path(__file__).resolve().parents[2]
-    return (repo_root / ".." / "shared" / "azure-rest-api-specs").resolve()
+    return repo_root / "vendor" / "azure-rest-api-specs"
 
 
 # --------------------------------------------------------------------------------------------------
