@@ -2,7 +2,8 @@
 
 A plan lists, for the environment and then for each server, ordered changes with their action,
 before and after values and reason. It records a fingerprint of what was observed, so that a
-saved plan can be refused once the world has moved on. Its JSON form is stable and versioned.
+saved plan can be refused once the world has moved on. Its JSON form is stable and versioned: a
+``pgflex.plan`` document, described by ``pgflex/schemas/plan.schema.json``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+PLAN_KIND = "pgflex.plan"
 PLAN_FORMAT_VERSION = 1
 
 
@@ -139,6 +141,7 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "kind": PLAN_KIND,
             "formatVersion": self.format_version,
             "environment": self.environment,
             "cloud": self.cloud,
@@ -158,6 +161,10 @@ class Plan:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
+        # Plans saved before documents carried a kind have none; any other kind is another document.
+        kind = data.get("kind", PLAN_KIND)
+        if kind != PLAN_KIND:
+            raise ValueError(f"a {kind!r} document is not a plan (expected kind {PLAN_KIND!r})")
         version = data.get("formatVersion")
         if version != PLAN_FORMAT_VERSION:
             raise ValueError(f"plan format version {version!r} is not supported (expected {PLAN_FORMAT_VERSION})")

@@ -24,6 +24,11 @@ SSLINFO = "sslinfo"
 PLAINTEXT = "refuses-plaintext"
 REFUSES_PREFIX = "refuses-"  # + a TLS version, e.g. refuses-TLSv1.1
 
+# The JSON documents' kinds and format versions (pgflex/schemas/verify.schema.json, sessions.schema.json).
+VERIFY_KIND = "pgflex.verify"
+SESSIONS_KIND = "pgflex.sessions"
+FORMAT_VERSION = 1
+
 
 @dataclass(frozen=True)
 class Check:
@@ -144,8 +149,8 @@ class VerifyReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": "pgflex.verify",
-            "version": 1,
+            "kind": VERIFY_KIND,
+            "formatVersion": FORMAT_VERSION,
             "environment": self.environment,
             "cloud": self.cloud,
             "source": self.source,
@@ -204,8 +209,8 @@ class SessionsReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": "pgflex.sessions",
-            "version": 1,
+            "kind": SESSIONS_KIND,
+            "formatVersion": FORMAT_VERSION,
             "environment": self.environment,
             "cloud": self.cloud,
             "passed": self.passed,
