@@ -22,9 +22,10 @@ from typer.testing import CliRunner
 
 from pgflex.azure.retry import RetryPolicy
 from pgflex.cli.main import app
-from pgflex.engine.api import apply
+from pgflex.engine.api import apply, plan
 from pgflex.engine.plan import PLAN_FORMAT_VERSION, Plan
 from pgflex.schemas import ID_PREFIX, OUTPUTS, output_schema
+from pgflex.spec import load_spec
 from pgflex.verify.checks import FORMAT_VERSION as VERIFY_FORMAT_VERSION
 from support.emulator import Clients, EmulatorHandle, unique
 from support.outputs import assert_documented, data_keyed, non_camel_keys
@@ -277,6 +278,18 @@ def test_a_plan_against_a_changed_world_is_documented(
     assert {"update", "delete", "no-op"} <= actions
     assert document["errors"] and any(change["before"] is not None for change in changes)
     assert Plan.from_dict(document).to_dict() == document
+
+
+def test_a_plan_saved_before_documents_had_a_kind_still_loads_and_another_kind_is_refused(
+    emulator: EmulatorHandle, env_file: Path
+) -> None:
+    made = plan(load_spec(env_file))
+    document = made.to_dict()
+    assert (document["kind"], document["formatVersion"]) == ("pgflex.plan", PLAN_FORMAT_VERSION)
+    saved_earlier = {key: value for key, value in document.items() if key != "kind"}
+    assert Plan.from_dict(saved_earlier) == made
+    with pytest.raises(ValueError, match=r"a 'pgflex\.verify' document is not a plan \(expected kind 'pgflex\.plan'\)"):
+        Plan.from_dict({**document, "kind": "pgflex.verify"})
 
 
 # --------------------------------------------------------------------------------------------------------------
