@@ -10,6 +10,9 @@ from typing import Any
 
 import typer
 
+# Constants only: settings imports nothing of the emulator's server.
+from ..emulator.settings import DEFAULT_PORT, PORT_ENV, STATE_DIR_ENV
+
 emulator_app = typer.Typer(
     help="A local Azure Resource Manager for Flexible Server; every server is a real PostgreSQL with TLS.",
     no_args_is_help=True,
@@ -54,8 +57,15 @@ def _settings(
     return settings
 
 
-StateDirOption = typer.Option(None, "--state-dir", help=STATE_DIR_HELP, envvar="PGFLEX_EMULATOR_STATE_DIR")
-PortOption = typer.Option(4590, "--port", help="HTTPS port on 127.0.0.1 (0 picks a free one).")
+StateDirOption = typer.Option(None, "--state-dir", help=STATE_DIR_HELP, envvar=STATE_DIR_ENV)
+PortOption = typer.Option(
+    DEFAULT_PORT,
+    "--port",
+    envvar=PORT_ENV,
+    min=0,
+    max=65535,
+    help="HTTPS port on 127.0.0.1 (0 picks a free one).",
+)
 DataPlaneOption = typer.Option(
     True, "--data-plane/--no-data-plane", help="Run a real PostgreSQL for each server, or control plane only."
 )
@@ -100,10 +110,16 @@ def serve(
     """Run the emulator in the foreground until interrupted."""
     import logging
 
+    from ..emulator.ports import PortInUse
     from ..emulator.server import serve as serve_forever
 
+    settings = _settings(state_dir, port, data_plane, record, set_)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve_forever(_settings(state_dir, port, data_plane, record, set_))
+    try:
+        serve_forever(settings)
+    except PortInUse as failure:
+        typer.echo(f"pgflex: cannot start the emulator: {failure}", err=True)
+        raise typer.Exit(1) from None
 
 
 @emulator_app.command()

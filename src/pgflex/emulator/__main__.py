@@ -10,7 +10,7 @@ import logging
 import sys
 
 from .daemon import settings_from_json
-from .server import serve
+from .ports import EXIT_PORT_IN_USE, PortInUse
 
 
 def main(argv: list[str]) -> int:
@@ -21,7 +21,13 @@ def main(argv: list[str]) -> int:
         )
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve(settings_from_json(argv[1]))
+    from .server import serve  # after the usage check: the server's imports take most of a second
+
+    try:
+        serve(settings_from_json(argv[1]))
+    except PortInUse as failure:
+        print(f"pgflex emulator: {failure}", file=sys.stderr)
+        return EXIT_PORT_IN_USE
     return 0
 
 

@@ -1,6 +1,7 @@
 """A small client for a running emulator: where it listens, its identity, and its admin endpoint.
 
-Standard library only, so that ``pgflex emulator status`` stays fast and works without the SDK.
+Standard library only, and never the server's modules (uvicorn, the ARM app, the data plane), so that
+``pgflex emulator status`` and the commands that only talk to a running emulator start fast.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .server import RUNTIME_FILE
-from .settings import DEFAULT_SUBSCRIPTION
+from .settings import DEFAULT_SUBSCRIPTION, RUNTIME_FILE
 
 ARM_RESOURCE = "https://management.azure.com/"
 

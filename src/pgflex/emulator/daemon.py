@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from .client import AdminClient, RunningEmulator, find
+from .ports import EXIT_PORT_IN_USE, PortInUse, check_port_free
 from .settings import EmulatorSettings
 
 START_TIMEOUT_SECONDS = 60.0
@@ -19,6 +20,10 @@ STOP_TIMEOUT_SECONDS = 60.0
 
 class EmulatorStartFailed(RuntimeError):
     pass
+
+
+class EmulatorPortInUse(EmulatorStartFailed):
+    """Another program holds the emulator's port; the message is one line naming it and PGFLEX_EMULATOR_PORT."""
 
 
 def settings_to_json(settings: EmulatorSettings) -> str:
@@ -53,6 +58,10 @@ def start(settings: EmulatorSettings) -> RunningEmulator:
     running = find(settings.state_dir)
     if running is not None:
         return running
+    try:
+        check_port_free(settings.host, settings.port)
+    except PortInUse as failure:
+        raise EmulatorPortInUse(str(failure)) from None
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.state_dir / "emulator.log"
     with log_path.open("ab") as log:
@@ -66,6 +75,8 @@ def start(settings: EmulatorSettings) -> RunningEmulator:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            if process.returncode == EXIT_PORT_IN_USE:  # taken since the check above
+                raise EmulatorPortInUse(str(PortInUse(settings.host, settings.port)))
             raise EmulatorStartFailed(
                 f"the emulator exited with status {process.returncode}; see {log_path}:\n{_tail(log_path)}"
             )
@@ -99,7 +110,7 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-__all__ = ["EmulatorStartFailed", "settings_from_json", "settings_to_json", "start", "stop"]
+__all__ = ["EmulatorPortInUse", "EmulatorStartFailed", "settings_from_json", "settings_to_json", "start", "stop"]
 
 
 def reset(state_dir: Path) -> list[str]:

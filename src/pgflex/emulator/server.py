@@ -6,7 +6,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,12 @@ from .arm.auth import Identity
 from .models.backend import Backend
 from .models.context import ServerRuntime
 from .pki import CertificateAuthority
-from .settings import EmulatorSettings
+from .ports import bind_listener
+from .settings import RUNTIME_FILE, EmulatorSettings
 from .store import Store
 
 log = logging.getLogger("pgflex.emulator")
 
-RUNTIME_FILE = "emulator.json"
 HTTPS_CERT_STEM = "https"
 
 
@@ -60,16 +59,6 @@ def load_runtime(settings_or_dir: EmulatorSettings | Path) -> ServerRuntime | No
         return None
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    # proto=IPPROTO_TCP matters: asyncio turns on TCP_NODELAY only for sockets that say they are TCP,
-    # and without it every response waits ~40 ms on Nagle's algorithm and delayed ACKs.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.set_inheritable(True)
-    return sock
-
-
 @contextlib.contextmanager
 def _runtime_file(state_dir: Path, info: dict[str, Any]) -> Iterator[None]:
     path = state_dir / RUNTIME_FILE
@@ -90,9 +79,9 @@ def serve(settings: EmulatorSettings) -> None:
 
     state_dir = settings.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
+    sock = bind_listener(settings.host, settings.port)  # first: a taken port fails before any other work
     ca = CertificateAuthority(state_dir / "pki")
     https = ca.issue_server_certificate([settings.host, "localhost"], state_dir / "pki", HTTPS_CERT_STEM)
-    sock = _bind(settings.host, settings.port)
     port = sock.getsockname()[1]
     base_url = f"https://{settings.host}:{port}"
     runtime = load_runtime(settings) if settings.tuning.data_plane else None

@@ -9,21 +9,40 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 DEFAULT_PORT = 4590
+PORT_ENV = "PGFLEX_EMULATOR_PORT"
+STATE_DIR_ENV = "PGFLEX_EMULATOR_STATE_DIR"
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 DEFAULT_TENANT = "00000000-0000-0000-0000-0000000000aa"
+# The running emulator's address and CA, in its state dir. Here rather than in server.py, so that
+# finding a running emulator (client.py) does not import the server.
+RUNTIME_FILE = "emulator.json"
 
 
 def default_state_dir() -> Path:
-    override = os.environ.get("PGFLEX_EMULATOR_STATE_DIR")
+    override = os.environ.get(STATE_DIR_ENV)
     if override:
         return Path(override)
     if os.geteuid() == 0:
         # As root the data plane runs PostgreSQL as the postgres user, who cannot enter /root.
         return Path("/var/lib/pgflex/emulator")
+    import platformdirs
+
     return Path(platformdirs.user_state_dir("pgflex")) / "emulator"
+
+
+def default_port() -> int:
+    """``$PGFLEX_EMULATOR_PORT``, else 4590. ValueError, naming the variable, when it is not a port."""
+    raw = os.environ.get(PORT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PORT
+    try:
+        port = int(raw)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ValueError(f"{PORT_ENV}={raw!r} is not a port number (0 to 65535; 0 picks a free one)")
+    return port
 
 
 _INVALID = object()
@@ -95,7 +114,7 @@ class Tuning:
 class EmulatorSettings:
     state_dir: Path = field(default_factory=default_state_dir)
     host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
+    port: int = field(default_factory=default_port)
     record_path: Path | None = None  # append every request and response as JSON lines
     tuning: Tuning = field(default_factory=Tuning)
 
