@@ -9,10 +9,11 @@
 #   PGFLEX_STEP_FAIL_ON_CHANGES  true: exit code 2 (changes or drift present) fails the step
 #   PGFLEX_STEP_INSTALL          what `pip install` gets when pgflex is not on PATH (a directory or a
 #                                requirement spec); installed into a virtual environment
-# Result files go to a new directory under the runner's temp directory. Writes the outputs exit-code, plan-json, junit and result-json (paths, empty when not produced) to
-# $GITHUB_OUTPUT on GitHub, or as output variables exitCode, planJson, junit, resultJson on Azure Pipelines.
-# Exit status: pgflex's own (1 error, 3 applied but TLS verification failed) except that 2 becomes 0
-# unless PGFLEX_STEP_FAIL_ON_CHANGES is true.
+# Result files go to a new directory under the runner's temp directory. Writes the outputs exit-code,
+# plan-json, junit and result-json (paths, empty when not produced) to $GITHUB_OUTPUT on GitHub, or as
+# output variables exitCode, planJson, junit, resultJson on Azure Pipelines.
+# Exit status: pgflex's own (1 error, 3 applied but TLS verification failed), except that 2 from plan or
+# drift (changes or drift present) becomes 0 unless PGFLEX_STEP_FAIL_ON_CHANGES is true.
 set -euo pipefail
 
 command=${PGFLEX_STEP_COMMAND:?PGFLEX_STEP_COMMAND is required}
@@ -44,6 +45,15 @@ set_output() {
 if [[ ${fail_on_changes,,} != true && ${fail_on_changes,,} != false ]]; then
   error "fail-on-changes must be true or false, not '${fail_on_changes}'"
   exit 1
+fi
+
+# Azure Pipelines' AzureCLI@2 with addSpnToEnvironment leaves a workload identity federation service
+# connection's OIDC token in idToken; DefaultAzureCredential reads such a token from a file.
+if [[ -n ${idToken:-} && -z ${AZURE_FEDERATED_TOKEN_FILE:-} ]]; then
+  token_file=$(mktemp "${temp_root}/pgflex-oidc.XXXXXX") # mode 0600
+  trap 'rm -f "$token_file"' EXIT
+  printf '%s' "$idToken" >"$token_file"
+  export AZURE_CLIENT_ID=${servicePrincipalId:?} AZURE_TENANT_ID=${tenantId:?} AZURE_FEDERATED_TOKEN_FILE=$token_file
 fi
 
 # Install only when needed: tests and self-hosted runners bring their own pgflex.
@@ -101,15 +111,17 @@ if [[ -n ${GITHUB_STEP_SUMMARY:-} ]]; then
   printf '\n%s\n' "pgflex ${command} exited ${code}; result files in ${output_dir}" >>"$GITHUB_STEP_SUMMARY"
 fi
 
-case $code in
-  0) exit 0 ;;
-  2)
+if [[ $code == 2 ]]; then
+  # 2 means "changes present" only from plan and drift, and only with their report: the command-line
+  # parser also exits 2, on a usage error (say, a mistyped option in the arguments).
+  if [[ ($command == plan || $command == drift) && -s $result_json ]]; then
     if [[ ${fail_on_changes,,} == true ]]; then
       error "changes or drift present (exit code 2) and fail-on-changes is true"
       exit 2
     fi
     echo "pgflex ${command}: changes or drift present (exit code 2); the step passes (fail-on-changes is false)" >&2
     exit 0
-    ;;
-  *) exit "$code" ;;
-esac
+  fi
+  error "exit code 2 without a ${command} report: a usage error (see the log)"
+fi
+exit "$code"
