@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
-from azure.mgmt.network import NetworkManagementClient
-from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
-from azure.mgmt.privatedns import PrivateDnsManagementClient
-from azure.mgmt.resource.resources import ResourceManagementClient
 
 from pgflex.emulator.client import AdminClient, RunningEmulator
+
+if TYPE_CHECKING:
+    # Imported where a client is first built: azure-mgmt-network alone takes about 0.2 s to import, and
+    # many runs (a plan of public servers, verify reading a Key Vault secret) never use it.
+    from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
+    from azure.mgmt.privatedns import PrivateDnsManagementClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+ClientT = TypeVar("ClientT")
 
 # Resource Manager endpoint and token audience of each cloud pgflex knows.
 CLOUD_ENDPOINTS = {
@@ -67,19 +73,72 @@ class EmulatorCredential(TokenCredential):
         return AccessToken(token, int(time.time()) + 3000)
 
 
-@dataclass
 class AzureClients:
-    subscription: str
-    cloud: str
-    postgres: PostgreSQLManagementClient
-    resources: ResourceManagementClient
-    network: NetworkManagementClient
-    dns: PrivateDnsManagementClient
-    counter: RequestCounter
-    # The identity behind the clients; Key Vault secrets are read with it too (pgflex.azure.secrets).
-    credential: TokenCredential
-    emulator: RunningEmulator | None = None
-    polling_interval: float = DEFAULT_POLLING_INTERVAL
+    """The Resource Manager clients of one subscription, each built on first use (see the imports above)."""
+
+    def __init__(
+        self,
+        subscription: str,
+        cloud: str,
+        credential: TokenCredential,
+        counter: RequestCounter,
+        options: dict[str, Any],
+        emulator: RunningEmulator | None = None,
+        polling_interval: float = DEFAULT_POLLING_INTERVAL,
+    ) -> None:
+        self.subscription = subscription
+        self.cloud = cloud
+        # The identity behind the clients; Key Vault secrets are read with it too (pgflex.azure.secrets).
+        self.credential = credential
+        self.counter = counter
+        self.emulator = emulator
+        self.polling_interval = polling_interval
+        self._options = options  # endpoint, audience, polling, transport, the request counter
+        self._built: dict[str, Any] = {}
+        self._lock = threading.Lock()  # observe reads the clients from many threads
+
+    def _client(self, name: str, build: Callable[[], ClientT]) -> ClientT:
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = build()
+            client: ClientT = self._built[name]
+            return client
+
+    @property
+    def postgres(self) -> PostgreSQLManagementClient:
+        def build() -> PostgreSQLManagementClient:
+            from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
+
+            return PostgreSQLManagementClient(self.credential, self.subscription, **self._options)
+
+        return self._client("postgres", build)
+
+    @property
+    def resources(self) -> ResourceManagementClient:
+        def build() -> ResourceManagementClient:
+            from azure.mgmt.resource.resources import ResourceManagementClient
+
+            return ResourceManagementClient(self.credential, self.subscription, **self._options)
+
+        return self._client("resources", build)
+
+    @property
+    def network(self) -> NetworkManagementClient:
+        def build() -> NetworkManagementClient:
+            from azure.mgmt.network import NetworkManagementClient
+
+            return NetworkManagementClient(self.credential, self.subscription, **self._options)
+
+        return self._client("network", build)
+
+    @property
+    def dns(self) -> PrivateDnsManagementClient:
+        def build() -> PrivateDnsManagementClient:
+            from azure.mgmt.privatedns import PrivateDnsManagementClient
+
+            return PrivateDnsManagementClient(self.credential, self.subscription, **self._options)
+
+        return self._client("dns", build)
 
 
 def _credential(cloud: str) -> TokenCredential:
@@ -97,7 +156,11 @@ def local_emulator() -> RunningEmulator:
     running = find(default_state_dir())
     if running is not None:
         return running
-    return daemon.start(EmulatorSettings())
+    try:
+        settings = EmulatorSettings()  # the port: $PGFLEX_EMULATOR_PORT, else 4590
+    except ValueError as invalid:
+        raise daemon.EmulatorStartFailed(str(invalid)) from None
+    return daemon.start(settings)
 
 
 def _pooled_transport(verify: str | bool = True) -> Any:
@@ -148,12 +211,9 @@ def connect(
     return AzureClients(
         subscription=subscription,
         cloud=cloud,
-        postgres=PostgreSQLManagementClient(credential, subscription, **options),
-        resources=ResourceManagementClient(credential, subscription, **options),
-        network=NetworkManagementClient(credential, subscription, **options),
-        dns=PrivateDnsManagementClient(credential, subscription, **options),
-        counter=counter,
         credential=credential,
+        counter=counter,
+        options=options,
         emulator=emulator,
         polling_interval=interval,
     )

@@ -13,13 +13,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import certifi
 import psycopg
 
-from pgflex.azure.clients import AzureClients, connect
-from pgflex.azure.secrets import resolve_password as read_password
 from pgflex.concurrency import map_concurrently
 from pgflex.emulator import netns
 from pgflex.emulator.client import AdminClient, EmulatorRequestFailed, RunningEmulator, find
@@ -43,6 +41,11 @@ from .checks import (
     Status,
     VerifyReport,
 )
+
+if TYPE_CHECKING:
+    # The Azure SDK is imported only when a password lives in Key Vault (see _password_reader): the
+    # management clients and azure-core took half a second of every verify run.
+    from pgflex.azure.clients import AzureClients
 
 POSTGRES_PORT = 5432
 EXPIRY_WARNING_DAYS = 30
@@ -410,6 +413,9 @@ def _password_reader(
     """How to read administrator passwords: Key Vault needs Azure clients, environment variables do not."""
     if not any(server.administrator and server.administrator.password.key_vault_secret for server in selected):
         return resolve_password
+    from pgflex.azure.clients import connect
+    from pgflex.azure.secrets import resolve_password as read_password
+
     # For cloud: local, _setup has found the running emulator already, so connect() reuses it.
     connected = clients or connect(env.cloud, env.subscription)
     return lambda server: read_password(server, connected)
