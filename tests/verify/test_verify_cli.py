@@ -22,8 +22,8 @@ pytestmark = pytest.mark.dataplane
 
 
 def cli(*args: str) -> Any:
-    # A wide terminal, so that rich does not fold table cells mid-word.
-    return CliRunner().invoke(app, list(args), catch_exceptions=False, env={"COLUMNS": "250"})
+    # Not a terminal: the table output is the log form, one line per result.
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
 
 def test_verify_exits_0_on_a_compliant_server_and_1_when_any_check_fails(fleet: Fleet, live: EmulatorHandle) -> None:
@@ -59,12 +59,15 @@ def test_junit_has_one_testcase_per_check(fleet: Fleet, live: EmulatorHandle, tm
     )
 
 
-def test_the_table_names_every_server_and_the_verdict(fleet: Fleet, live: EmulatorHandle) -> None:
+def test_the_log_form_names_every_server_and_the_verdict(fleet: Fleet, live: EmulatorHandle) -> None:
     result = cli("verify", str(fleet.env_file))
     assert result.exit_code == 1
+    lines = result.stdout.splitlines()
     for name in (fleet.good, fleet.low_minimum, fleet.plaintext, fleet.no_sslinfo, fleet.blocked):
-        assert name in result.stdout
-    assert "FAILED" in result.stdout and "BLOCKED" in result.stdout
+        assert any(line.startswith(f"{name} tls-session ") for line in lines), name
+    assert any(line.startswith(f"{fleet.blocked} tls-session BLOCKED ") for line in lines)
+    assert any(line.startswith(f"{fleet.low_minimum} refuses-TLSv1.2 FAIL ") for line in lines)
+    assert "FAILED" in lines[-1]
 
 
 def test_explain_draws_the_handshake_chain_and_probes(fleet: Fleet, live: EmulatorHandle) -> None:
@@ -106,7 +109,12 @@ def test_sessions_lists_its_own_tls_session_and_a_plaintext_client(fleet: Fleet,
     assert own and own[0]["ssl"] is True and own[0]["protocol"] == "TLSv1.3" and own[0]["cipher"]
     legacy = [row for row in servers[fleet.plaintext]["sessions"] if row["application"] == "legacy-app"]
     assert legacy and legacy[0]["ssl"] is False and legacy[0]["clientAddress"] == "127.0.0.1"
-    assert "legacy-app" in table.stdout and "NO" in table.stdout
+    legacy_lines = [line for line in table.stdout.splitlines() if "application=legacy-app" in line]
+    assert (
+        legacy_lines
+        and legacy_lines[0].startswith(f"{fleet.plaintext} session WARN ")
+        and "tls=no TLS" in legacy_lines[0]
+    )
     assert servers[fleet.plaintext]["status"] == "warn" and servers[fleet.good]["status"] == "pass"
     sslinfo = next(c for c in verified["servers"][0]["checks"] if c["name"] == "sslinfo")
     assert sslinfo["status"] == "warn" and sslinfo["data"]["nonTlsClientSessions"] == 1

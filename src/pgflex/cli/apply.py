@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from .common import EXIT_ERROR, EXIT_OK, fail, reported_errors
+from .common import EXIT_OK, fail, reported_errors, write_atomically
+from .output import Display, Output
+from .plan import OutputOption
+from .verify import CaBundleOption
+
+if TYPE_CHECKING:
+    from pgflex.outcomes import ApplyReport
 
 
 class RestartChoice(StrEnum):
@@ -18,14 +23,25 @@ class RestartChoice(StrEnum):
     never = "never"
 
 
-def _confirm(question: str, auto_approve: bool) -> None:
+def _confirm(question: str, auto_approve: bool, display: Display) -> None:
     if auto_approve:
         return
     if not sys.stdin.isatty():
-        raise fail("no terminal to confirm on: pass --auto-approve to apply without asking")
-    if not typer.confirm(question, default=False):
-        typer.echo("nothing done")
+        raise fail("no terminal to confirm on: pass --auto-approve to apply without asking", json_output=display.json)
+    if not typer.confirm(question, default=False, err=display.json):
+        display.note("nothing done")
         raise typer.Exit(EXIT_OK)
+
+
+def _load_saved_plan(target: Path, display: Display) -> Any:
+    import json
+
+    from pgflex.engine.plan import Plan
+
+    try:
+        return Plan.from_dict(json.loads(target.read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise fail(f"{target}: not a pgflex plan: {error}", json_output=display.json) from None
 
 
 def apply(
@@ -43,97 +59,108 @@ def apply(
     verify: bool = typer.Option(
         True, "--verify/--no-verify", help="Verify TLS on the live servers afterwards (and keep sslinfo allow-listed)."
     ),
+    output: Output = OutputOption,
+    junit: Path | None = typer.Option(None, "--junit", help="Write the verification's JUnit XML report here."),
+    ca_bundle: Path | None = CaBundleOption,
 ) -> None:
-    """Converge the environment to the spec: one write at a time per server, at most one restart each."""
-    from rich.console import Console
-
+    """Converge the environment to the spec (one write at a time per server, at most one restart each), then
+    verify TLS on the live servers. Exit 0 done, 1 error (nothing or not everything applied), 3 applied but
+    verification failed."""
     from pgflex.azure.clients import connect
-    from pgflex.engine.apply import apply_plan
-    from pgflex.engine.plan import Plan
+    from pgflex.engine.apply import ApplyResult, apply_plan
     from pgflex.engine.planning import plan_now
-    from pgflex.render.plan_view import render_plan
-    from pgflex.render.progress import progress_display
+    from pgflex.outcomes import ApplyReport
     from pgflex.spec import load_spec
 
-    console = Console()
-    with reported_errors():
-        saved: Plan | None = None
-        if target.suffix == ".json":
-            try:
-                saved = Plan.from_dict(json.loads(target.read_text()))
-            except (OSError, ValueError, KeyError) as error:
-                raise fail(f"{target}: not a pgflex plan: {error}") from None
-            env = load_spec(spec or saved.source)
-        else:
-            env = load_spec(target)
+    display = Display(output)
+    with reported_errors(json_output=display.json):
+        saved = _load_saved_plan(target, display) if target.suffix == ".json" else None
+        env = load_spec(spec or saved.source) if saved is not None else load_spec(target)
         clients = connect(env.cloud, env.subscription)
         to_run = saved or plan_now(env, clients, parallelism=parallelism, verify=verify)
-        render_plan(to_run, console)
-        if not to_run.has_changes:
-            if verify:
-                _verify_after_apply(env, clients, console)
-            raise typer.Exit(EXIT_OK)
-        if to_run.errors:
-            raise typer.Exit(EXIT_ERROR)
-        _confirm("Apply these changes?", auto_approve or (saved is not None and auto_approve))
-        with progress_display(console) as progress:
-            result = apply_plan(
-                env,
-                clients,
-                to_run,
-                restart=restart.value,
-                parallelism=parallelism,
-                verify=verify,
-                progress=progress,
-                # Someone may have changed the world while a person read the plan, or since it was saved.
-                check_stale=saved is not None or not auto_approve,
-            )
+        display.plan(to_run, document=False)
+        result: ApplyResult | None = None
+        if to_run.has_changes and not to_run.errors:
+            _confirm("Apply these changes?", auto_approve, display)
+            with display.progress() as progress:
+                result = apply_plan(
+                    env,
+                    clients,
+                    to_run,
+                    restart=restart.value,
+                    parallelism=parallelism,
+                    verify=verify,
+                    progress=progress,
+                    # Someone may have changed the world while a person read the plan, or since it was saved.
+                    check_stale=saved is not None or not auto_approve,
+                )
+        report = ApplyReport(to_run, result)
+        _tell_apply(report, display)
+        if verify and report.outcome in ("applied", "unchanged"):
+            from pgflex.verify import verify as run_verify
+
+            report = ApplyReport(to_run, result, run_verify(env, clients=clients, ca_bundle=ca_bundle))
+            assert report.verification is not None
+            if junit is not None:
+                from pgflex.render.verify_view import to_junit
+
+                write_atomically(junit, to_junit(report.verification))
+            display.verify(report.verification, document=False)
+    _finish(report, display)
+
+
+def _tell_apply(report: ApplyReport, display: Display) -> None:
+    result = report.result
+    if report.outcome == "refused":
+        display.note("error: the plan has errors; nothing was applied", "bold red")
+        return
+    if result is None:
+        return
     for name, parameters in result.pending_restart.items():
-        console.print(f"[magenta]{name}: {', '.join(parameters)} take effect at the next restart (--restart never)[/]")
+        display.note(f"{name}: {', '.join(parameters)} take effect at the next restart (--restart never)", "magenta")
     if result.restarted:
-        console.print(f"restarted once: {', '.join(result.restarted)}")
-    if not result.converged:
-        for failure in result.failures:
-            console.print(f"[bold red]error:[/] {failure}")
-        if result.final_plan is not None and result.final_plan.has_changes and not result.failures:
-            console.print("[bold red]error:[/] the environment still differs after apply:")
-            render_plan(result.final_plan, console)
-        raise typer.Exit(EXIT_ERROR)
-    console.print(f"[bold green]Apply complete:[/] {result.writes} write request(s); the environment matches the spec.")
-    if verify:
-        _verify_after_apply(env, clients, console)
+        display.note(f"restarted once: {', '.join(result.restarted)}")
+    for failure in result.failures:
+        display.note(f"error: {failure}", "bold red")
+    remaining = report.remaining
+    if remaining is not None and not result.failures:
+        display.note("error: the environment still differs after apply:", "bold red")
+        display.plan(remaining, document=False)
+    if report.outcome == "applied":
+        matched = f"Apply complete: {result.writes} write request(s); the environment matches the spec."
+        display.note(matched, "bold green")
 
 
-def _verify_after_apply(env: Any, clients: Any, console: Any) -> None:
-    """The last step of apply: prove TLS on the live servers (skipped with --no-verify)."""
-    from pgflex.render.verify_view import render_verify
-    from pgflex.verify import verify as run_verify
-
-    with reported_errors():
-        report = run_verify(env, clients=clients)
-    render_verify(report, console)
-    if not report.passed:
-        raise typer.Exit(EXIT_ERROR)
+def _finish(report: ApplyReport, display: Display) -> None:
+    if display.json:
+        display.document(report.to_dict())
+    elif report.exit_code == 3:
+        display.note("apply succeeded, but TLS verification failed (exit 3)", "bold red")
+    raise typer.Exit(report.exit_code)
 
 
 def destroy(
     spec: Path = typer.Argument(..., help="The environment file (env.yaml).", show_default=False),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Delete without asking."),
+    output: Output = OutputOption,
 ) -> None:
     """Delete the spec's servers and the network objects pgflex created (asks first)."""
-    from rich.console import Console
-
     from pgflex.azure.clients import connect
     from pgflex.engine.destroy import destroy_environment
-    from pgflex.render.progress import progress_display
+    from pgflex.outcomes import DestroyReport
     from pgflex.spec import load_spec
 
-    console = Console()
-    with reported_errors():
+    display = Display(output)
+    with reported_errors(json_output=display.json):
         env = load_spec(spec)
         names = ", ".join(s.name for s in env.servers)
-        _confirm(f"Delete servers {names} and their data in {env.resource_group}?", auto_approve)
+        _confirm(f"Delete servers {names} and their data in {env.resource_group}?", auto_approve, display)
         clients = connect(env.cloud, env.subscription)
-        with progress_display(console) as progress:
+        with display.progress() as progress:
             deleted = destroy_environment(env, clients, progress=progress)
-    console.print(f"deleted: {', '.join(deleted) if deleted else 'nothing (already gone)'}")
+    report = DestroyReport(env.name, env.cloud, env.source, deleted)
+    if display.json:
+        display.document(report.to_dict())
+    else:
+        display.note(f"deleted: {', '.join(deleted) if deleted else 'nothing (already gone)'}")
+    raise typer.Exit(report.exit_code)

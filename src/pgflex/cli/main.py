@@ -17,7 +17,8 @@ app = typer.Typer(
     name="pgflex",
     help="Deploy Azure Database for PostgreSQL Flexible Servers and prove their TLS posture.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion for bash, zsh, fish and PowerShell.
+    add_completion=True,
     pretty_exceptions_enable=False,
     # Plain help text: rich markup parsing alone doubled the start-up time of --help.
     rich_markup_mode=None,
@@ -56,8 +57,21 @@ def root(
     logging.getLogger("azure").setLevel(logging.INFO if verbose else logging.CRITICAL)
 
 
+# Options of `pgflex` itself that users also write after the subcommand (`pgflex plan env.yaml -v`).
+GLOBAL_FLAGS = frozenset({"--verbose", "-v"})
+
+
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """Move global flags in front of the subcommand; arguments after ``--`` stay as they are."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    head, tail = argv[:end], argv[end:]
+    return [a for a in head if a in GLOBAL_FLAGS] + [a for a in head if a not in GLOBAL_FLAGS] + tail
+
+
 def main() -> None:
-    app()
+    import sys
+
+    app(args=hoist_global_flags(sys.argv[1:]), prog_name="pgflex")
 
 
 if __name__ == "__main__":

@@ -2,47 +2,43 @@
 
 from __future__ import annotations
 
-import json
-from enum import StrEnum
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from .common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, reported_errors, write_atomically
+from .common import EXIT_ERROR, EXIT_OK, fail, reported_errors, write_atomically
+from .output import Display, Output
 
-
-class Output(StrEnum):
-    table = "table"
-    json = "json"
-
+if TYPE_CHECKING:
+    from pgflex.engine.plan import Plan
+    from pgflex.spec import Environment, SpecIssue
 
 SpecArgument = typer.Argument(..., help="The environment file (env.yaml).", show_default=False)
-OutputOption = typer.Option(Output.table, "--output", "-o", help="table for people, json for machines.")
+OutputOption = typer.Option(
+    Output.table, "--output", "-o", help="table: a table on a terminal, one line per result in a log; json."
+)
 ParallelismOption = typer.Option(8, "--parallelism", min=1, max=64, help="Servers observed at once.")
 VerifyOption = typer.Option(
     True, "--verify/--no-verify", help="Plan sslinfo in azure.extensions so that verify can read the session."
 )
 
 
-def _plan_and_show(spec: Path, output: Output, parallelism: int, verify: bool, out: Path | None):  # type: ignore[no-untyped-def]
+def _plan_and_show(
+    spec: Path, display: Display, parallelism: int, verify: bool, out: Path | None, *, drift: bool
+) -> Plan:
     from pgflex.engine.api import plan as make_plan
     from pgflex.spec import load_spec
 
-    with reported_errors():
+    with reported_errors(json_output=display.json):
         env = load_spec(spec)
         result = make_plan(env, parallelism=parallelism, verify=verify)
     if out is not None:
         write_atomically(out, result.to_json())
-    if output is Output.json:
-        typer.echo(result.to_json(), nl=False)
-    else:
-        from rich.console import Console
-
-        from pgflex.render.plan_view import render_plan
-
-        render_plan(result, Console())
-        if out is not None:
-            typer.echo(f"plan saved to {out}")
+    display.plan(result, drift=drift)
+    if out is not None:
+        display.note(f"plan saved to {out}")
     return result
 
 
@@ -57,12 +53,10 @@ def plan(
     verify: bool = VerifyOption,
 ) -> None:
     """Show what apply would change (reads only)."""
-    result = _plan_and_show(spec, output, parallelism, verify, out)
-    if result.errors and not detailed_exitcode:
-        raise typer.Exit(EXIT_ERROR)
-    if detailed_exitcode and (result.has_changes or result.errors):
-        raise typer.Exit(EXIT_CHANGES)
-    raise typer.Exit(EXIT_OK)
+    from pgflex.outcomes import plan_exit_code
+
+    result = _plan_and_show(spec, Display(output), parallelism, verify, out, drift=False)
+    raise typer.Exit(plan_exit_code(result, detailed=detailed_exitcode))
 
 
 def drift(
@@ -72,21 +66,83 @@ def drift(
     verify: bool = VerifyOption,
 ) -> None:
     """Report drift from the spec, read-only: exit 0 none, 2 drift, 1 error."""
-    result = _plan_and_show(spec, output, parallelism, verify, None)
-    raise typer.Exit(EXIT_CHANGES if result.has_changes or result.errors else EXIT_OK)
+    from pgflex.outcomes import plan_exit_code
+
+    result = _plan_and_show(spec, Display(output), parallelism, verify, None, drift=True)
+    raise typer.Exit(plan_exit_code(result, detailed=True))
 
 
-def validate(spec: Path = SpecArgument) -> None:
-    """Check an environment file without calling Azure."""
-    from pgflex.spec import load_spec
-
-    with reported_errors():
-        env = load_spec(spec)
-    typer.echo(f"{spec}: valid ({len(env.servers)} server(s), cloud {env.cloud})")
+# A subscription read from an unset variable is what a pull-request check without secrets sees: the file can
+# still be validated whole, with a stand-in subscription, and the missing variable is a warning.
+_UNSET_VARIABLE = re.compile(r"^environment variable (\w+) is not set")
+_SUBSCRIPTION_KEY = "environment.subscription"
+_STAND_IN_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
 
-def schema() -> None:
-    """Print the JSON Schema of env.yaml (editors use it to validate and complete)."""
-    from pgflex.spec import json_schema
+def _load_for_validation(path: Path) -> tuple[Environment, list[SpecIssue]]:
+    """Load ``path``; an unset variable in the subscription is returned as a warning instead of an error."""
+    import os
 
-    typer.echo(json.dumps(json_schema(), indent=2))
+    from pgflex.spec import SpecError, load_spec
+
+    try:
+        return load_spec(path), []
+    except SpecError as error:
+        unset = {
+            issue: match.group(1)
+            for issue in error.issues
+            if issue.key_path == _SUBSCRIPTION_KEY and (match := _UNSET_VARIABLE.match(issue.message))
+        }
+        if not unset:
+            raise
+        stand_ins = dict.fromkeys(unset.values(), _STAND_IN_SUBSCRIPTION)
+        return load_spec(path, env={**os.environ, **stand_ins}), list(unset)
+
+
+def validate(
+    specs: list[Path] = typer.Argument(..., help="Environment files (env.yaml).", show_default=False),
+) -> None:
+    """Check environment files without calling Azure (no Azure variables needed)."""
+    from pgflex.render.ci import Annotation, Pipeline
+
+    pipeline = Pipeline.detect()
+    failed = False
+    for spec in specs:
+        try:
+            with reported_errors():
+                env, warnings = _load_for_validation(spec)
+        except typer.Exit:
+            failed = True
+            continue
+        for warning in warnings:
+            typer.echo(f"pgflex: warning: {warning} (validated with a stand-in subscription)", err=True)
+        pipeline.annotate(
+            Annotation("warning", f"{w.key_path}: {w.message}", "pgflex spec", w.file, w.line, w.column)
+            for w in warnings
+        )
+        typer.echo(f"{spec}: valid ({len(env.servers)} server(s), cloud {env.cloud})")
+    raise typer.Exit(EXIT_ERROR if failed else EXIT_OK)
+
+
+def schema(
+    output: str | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        metavar="DOCUMENT",
+        help="Print the JSON Schema of a JSON output instead: plan, verify, sessions, apply or destroy.",
+    ),
+) -> None:
+    """Print the JSON Schema of env.yaml (editors use it to validate and complete), or of an output."""
+    import json
+
+    if output is None:
+        from pgflex.spec import json_schema
+
+        typer.echo(json.dumps(json_schema(), indent=2))
+        return
+    from pgflex.schemas import OUTPUTS, output_schema
+
+    if output not in OUTPUTS:
+        raise fail(f"--output {output!r}: choose one of {', '.join(OUTPUTS)}")
+    typer.echo(json.dumps(output_schema(output), indent=2))

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
-from .common import EXIT_ERROR, EXIT_OK, fail, reported_errors, write_atomically
-from .plan import Output, OutputOption, ParallelismOption, SpecArgument
+from .common import fail, reported_errors, write_atomically
+from .output import Display, Output
+from .plan import OutputOption, ParallelismOption, SpecArgument
 
 CaBundleOption = typer.Option(
     None,
@@ -55,25 +56,20 @@ def verify(
 ) -> None:
     """Prove on the live servers that TLS is what the spec says: exit 0 when every check passes (warnings
     allowed), 1 on any failure, block, inconclusive check or error."""
-    from pgflex.render import verify_view
+    from pgflex.outcomes import report_exit_code
     from pgflex.verify import verify as run_verify
 
+    display = Display(output)
     overrides = _host_names(host_names)
     selected = [explain] if explain else servers
-    with reported_errors():
+    with reported_errors(json_output=display.json):
         report = run_verify(spec, ca_bundle=ca_bundle, host_names=overrides, servers=selected, parallelism=parallelism)
     if junit is not None:
-        write_atomically(junit, verify_view.to_junit(report))
-    if output is Output.json:
-        typer.echo(verify_view.to_json(report), nl=False)
-    else:
-        from rich.console import Console
+        from pgflex.render.verify_view import to_junit
 
-        console = Console()
-        if explain:
-            verify_view.render_explain(report.server(explain), console)
-        verify_view.render_verify(report, console)
-    raise typer.Exit(EXIT_OK if report.passed else EXIT_ERROR)
+        write_atomically(junit, to_junit(report))
+    display.verify(report, explain=explain)
+    raise typer.Exit(report_exit_code(report))
 
 
 def sessions(
@@ -85,17 +81,13 @@ def sessions(
     parallelism: int = ParallelismOption,
 ) -> None:
     """List each server's sessions (Azure's pg_stat_ssl audit query): which clients connect without TLS."""
-    from pgflex.render import verify_view
+    from pgflex.outcomes import report_exit_code
     from pgflex.verify import sessions as list_sessions
 
-    with reported_errors():
+    display = Display(output)
+    with reported_errors(json_output=display.json):
         report = list_sessions(
             spec, ca_bundle=ca_bundle, host_names=_host_names(host_names), servers=servers, parallelism=parallelism
         )
-    if output is Output.json:
-        typer.echo(verify_view.to_json(report), nl=False)
-    else:
-        from rich.console import Console
-
-        verify_view.render_sessions(report, Console())
-    raise typer.Exit(EXIT_OK if report.passed else EXIT_ERROR)
+    display.sessions(report)
+    raise typer.Exit(report_exit_code(report))

@@ -51,8 +51,12 @@ def apply(
     verify: bool = True,
     progress: Progress | None = None,
     retry: RetryPolicy | None = None,
+    check_stale: bool | None = None,
 ) -> ApplyResult:
-    """Converge the environment to the spec (or run ``saved_plan``, refusing it when stale)."""
+    """Converge the environment to the spec (or run ``saved_plan``, refusing it when stale).
+
+    ``check_stale`` defaults to whether a saved plan was given: a plan made just now cannot be stale yet.
+    """
     env = _environment(spec)
     clients = clients or connect(env.cloud, env.subscription)
     to_run = saved_plan or plan(env, clients=clients, parallelism=parallelism, verify=verify)
@@ -65,7 +69,7 @@ def apply(
         verify=verify,
         progress=progress,
         retry=retry,
-        check_stale=saved_plan is not None,  # a plan made just now cannot be stale yet
+        check_stale=saved_plan is not None if check_stale is None else check_stale,
     )
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from rich.console import Console
 from rich.text import Text
 
 from pgflex.engine.plan import Action, Change, Plan
+
+from .lines import change_reason, change_values
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"),
@@ -19,34 +18,13 @@ SYMBOLS = {
 }
 
 
-def _flatten(value: Any, prefix: str = "") -> list[str]:
-    if isinstance(value, dict):
-        return [item for key, inner in value.items() for item in _flatten(inner, f"{prefix}{key}.")]
-    return [f"{prefix[:-1]}={_value(value)}"]
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "(unset)"
-    if isinstance(value, str):
-        return value if value else '""'
-    if isinstance(value, dict):
-        return ", ".join(_flatten(value))
-    return json.dumps(value, sort_keys=True)
-
-
 def _line(change: Change) -> Text:
     symbol, style = SYMBOLS[change.action]
     text = Text(f"  {symbol} {change.kind.value} {change.name}", style=style)
-    if change.action is Action.UPDATE and change.before is not None:
-        text.append(f": {_value(change.before)} → {_value(change.after)}")
-    elif change.action is Action.CREATE and change.after is not None:
-        text.append(f": {_value(change.after)}")
-    elif change.action is Action.DELETE:
-        text.append(f": {_value(change.before)}")
-    elif change.action is Action.UPDATE:
-        text.append(f": {_value(change.after)}")
-    text.append(f"  ({change.reason}" + ("; needs a restart" if change.requires_restart else "") + ")", style="dim")
+    values = change_values(change)
+    if values:
+        text.append(f": {values}")
+    text.append(f"  ({change_reason(change)})", style="dim")
     return text
 
 

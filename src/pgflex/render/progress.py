@@ -71,9 +71,13 @@ def log_lines(stream: TextIO) -> Progress:
 
 
 @contextmanager
-def progress_display(console: Console) -> Iterator[Progress]:
-    """A live view on a terminal; log lines (to stderr) in pipelines."""
-    if not console.is_terminal:
+def progress_display(console: Console, *, interactive: bool) -> Iterator[Progress]:
+    """A live view on a terminal; log lines (to stderr) in pipelines.
+
+    ``interactive`` is the caller's judgement of whether a person watches a terminal: rich's own (``is_terminal``)
+    follows FORCE_COLOR, which would redraw the table dozens of times into a CI log.
+    """
+    if not interactive:
         yield log_lines(sys.stderr)
         return
     view = LiveView()

@@ -1,0 +1,106 @@
+"""What a whole command came to, as data: the outcome of apply (changes, then verification) and of
+destroy, and the exit code each result means. The CLI and the library read the same codes from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from pgflex.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from pgflex.engine.apply import ApplyResult
+    from pgflex.engine.plan import Plan
+    from pgflex.verify.checks import SessionsReport, VerifyReport
+
+ApplyOutcome = Literal["unchanged", "applied", "failed", "refused"]
+FORMAT_VERSION = 1
+
+
+def plan_exit_code(plan: Plan, *, detailed: bool) -> ExitCode:
+    """``plan``: 1 when the plan has errors, else 0; with ``detailed`` (and for ``drift``) 2 when anything
+    would change."""
+    if plan.errors:
+        return ExitCode.ERROR
+    return ExitCode.CHANGES if detailed and plan.has_changes else ExitCode.OK
+
+
+def report_exit_code(report: VerifyReport | SessionsReport) -> ExitCode:
+    return ExitCode.OK if report.passed else ExitCode.ERROR
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    """``pgflex apply`` from start to end: the plan it ran, what applying it did, and the TLS verification."""
+
+    plan: Plan
+    result: ApplyResult | None = None  # None when nothing was applied (no changes, or the plan was refused)
+    verification: VerifyReport | None = None  # None with --no-verify, or when apply failed
+
+    @property
+    def outcome(self) -> ApplyOutcome:
+        if self.plan.errors:
+            return "refused"
+        if self.result is None:
+            return "unchanged"
+        return "applied" if self.result.converged else "failed"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.outcome in ("refused", "failed"):
+            return ExitCode.ERROR
+        if self.verification is not None and not self.verification.passed:
+            return ExitCode.VERIFY_FAILED
+        return ExitCode.OK
+
+    @property
+    def remaining(self) -> Plan | None:
+        """The final re-plan, when differences remain after apply."""
+        if self.result is None or self.result.converged:
+            return None
+        final = self.result.final_plan
+        return final if final is not None and final.has_changes else None
+
+    def to_dict(self) -> dict[str, Any]:
+        result = self.result
+        remaining = self.remaining
+        return {
+            "kind": "pgflex.apply",
+            "formatVersion": FORMAT_VERSION,
+            "environment": self.plan.environment,
+            "cloud": self.plan.cloud,
+            "source": self.plan.source,
+            "outcome": self.outcome,
+            "exitCode": int(self.exit_code),
+            "writes": result.writes if result else 0,
+            "restarted": list(result.restarted) if result else [],
+            "pendingRestart": dict(result.pending_restart) if result else {},
+            "failures": list(result.failures) if result else list(self.plan.errors),
+            "plan": self.plan.to_dict(),
+            "remaining": remaining.to_dict() if remaining is not None else None,
+            "verify": self.verification.to_dict() if self.verification is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class DestroyReport:
+    environment: str
+    cloud: str
+    source: str
+    deleted: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "pgflex.destroy",
+            "formatVersion": FORMAT_VERSION,
+            "environment": self.environment,
+            "cloud": self.cloud,
+            "source": self.source,
+            "deleted": list(self.deleted),
+            "exitCode": int(self.exit_code),
+        }
