@@ -91,3 +91,15 @@ def test_apply_with_verification_and_destroy_are_documented(live: EmulatorHandle
     code, destroyed = _json_output("destroy", str(env_file), "-o", "json", "--auto-approve")
     assert_documented("destroy", destroyed)
     assert (code, destroyed["deleted"]) == (0, [f"server {name}"])
+
+
+def test_apply_whose_verification_fails_is_documented(live: EmulatorHandle, tmp_path: Path) -> None:
+    name = unique("vblock")
+    servers = [public_server(name, {"office": "203.0.113.0/24"})]  # applied, but this client is not admitted
+    env_file = write(tmp_path / "env.yaml", environment(unique("rg-vblock"), servers, version="15"))
+    code, applied = _json_output("apply", str(env_file), "-o", "json", "--auto-approve")
+    assert_documented("apply", applied)
+    assert (code, applied["outcome"], applied["exitCode"]) == (3, "applied", 3)
+    assert applied["verify"]["passed"] is False and applied["verify"]["counts"]["blocked"] > 0
+    code, destroyed = _json_output("destroy", str(env_file), "-o", "json", "--auto-approve")
+    assert_documented("destroy", destroyed)
