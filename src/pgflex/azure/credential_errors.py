@@ -1,9 +1,9 @@
 """Why signing in to Azure failed, in one sentence that names the real cause.
 
-DefaultAzureCredential tries credentials in turn: it passes over the ones that are not configured and
-stops at the first one that really tried. Its message lists each attempt as ``\\tName: what happened``,
-so the last attempt says whether nothing was configured, the identity endpoint could not be reached, or
-the credentials were refused. Each cause has a different fix, so each gets its own advice.
+DefaultAzureCredential tries credentials in turn and lists each attempt as ``\\tName: what happened``.
+An attempt that could not reach its endpoint, or that was answered with a refusal (a managed identity's
+refusal does not even stop the chain), says more than the many "unavailable" lines around it: each of the
+three causes (nothing configured, endpoint unreachable, credentials refused) has a different fix.
 """
 
 from __future__ import annotations
@@ -43,20 +43,21 @@ def describe_authentication_failure(error: Any) -> str:
     attempts = [match.groups() for match in map(_ATTEMPT.match, str(error.message).splitlines()) if match]
     if not attempts:
         return f"cannot authenticate to Azure: {_first_line(error.message)}"
-    credential, detail = attempts[-1]
-    if _UNREACHABLE.search(detail):
-        host = _HOST.search(detail)
-        where = f" {host.group(1)}" if host else ""
-        return (
-            f"cannot reach the identity endpoint{where} ({credential}): {_short(detail)}. Check the network, the "
-            "proxy and DNS from this machine; the credentials themselves were not tried."
-        )
-    if _UNAVAILABLE.search(detail):
-        return NO_CREDENTIALS
-    return (
-        f"the credentials were refused ({credential}): {_short(detail)}. Check the client id, tenant and "
-        "secret or federated credential (subject, issuer, audience) of the identity."
-    )
+    for credential, detail in attempts:
+        if _UNREACHABLE.search(detail):
+            host = _HOST.search(detail)
+            where = f" {host.group(1)}" if host else ""
+            return (
+                f"cannot reach the identity endpoint{where} ({credential}): {_short(detail)}. Check the network, "
+                "the proxy and DNS from this machine; the credentials themselves were not tried."
+            )
+    for credential, detail in attempts:
+        if not _UNAVAILABLE.search(detail):
+            return (
+                f"the credentials were refused ({credential}): {_short(detail)}. Check the client id, tenant and "
+                "secret or federated credential (subject, issuer, audience) of the identity."
+            )
+    return NO_CREDENTIALS
 
 
 def _first_line(text: str) -> str:
