@@ -72,7 +72,7 @@ if ! command -v pgflex >/dev/null; then
 fi
 
 output_dir=$(mktemp -d "${temp_root}/pgflex-${command}.XXXXXX")
-plan_json="" junit="" result_json="${output_dir}/${command}.json"
+plan_json="" junit="" result_json="${output_dir}/result.json"
 case $command in
   validate) result_json="" ;; # no JSON: it prints one line per file
   plan) plan_json="${output_dir}/plan.json" ;;

@@ -176,6 +176,4 @@ def run_azure_template(work: Path, parameters: dict[str, Any], env: dict[str, st
 
 
 def _run(command: list[str], environment: dict[str, str], work: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command, env=environment, cwd=work, capture_output=True, text=True, timeout=600, check=False
-    )
+    return subprocess.run(command, env=environment, cwd=work, capture_output=True, text=True, timeout=600, check=False)
