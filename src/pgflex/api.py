@@ -11,7 +11,7 @@ Errors pgflex raises on purpose derive from ``PgflexError``; the Azure SDK's own
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pgflex.azure.clients import AzureClients, connect
 from pgflex.azure.retry import RetryPolicy
@@ -22,6 +22,9 @@ from pgflex.exit_codes import ExitCode
 from pgflex.outcomes import ApplyReport, DestroyReport, plan_exit_code, report_exit_code
 from pgflex.spec import Environment, PgflexError, SpecError, SpecIssue, load_spec
 from pgflex.verify import SessionsReport, VerifyError, VerifyReport, sessions, verify
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 plan = engine.plan
 drift = engine.drift
@@ -90,6 +93,7 @@ __all__ = [
     "Phase",
     "Plan",
     "Progress",
+    "RestartMode",
     "RetryPolicy",
     "SessionsReport",
     "SpecError",

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from pgflex import api
 from pgflex.cli.main import app
 from pgflex.verify import sessions, verify
 from support.emulator import EmulatorHandle, unique
@@ -101,5 +102,9 @@ def test_apply_whose_verification_fails_is_documented(live: EmulatorHandle, tmp_
     assert_documented("apply", applied)
     assert (code, applied["outcome"], applied["exitCode"]) == (3, "applied", 3)
     assert applied["verify"]["passed"] is False and applied["verify"]["counts"]["blocked"] > 0
+    # The library reads the same outcome and exit code: nothing left to change, verification still failing.
+    report = api.apply(env_file)
+    assert (report.outcome, report.exit_code) == ("unchanged", api.ExitCode.VERIFY_FAILED)
+    assert report.verification is not None and not report.verification.passed
     code, destroyed = _json_output("destroy", str(env_file), "-o", "json", "--auto-approve")
     assert_documented("destroy", destroyed)
