@@ -22,8 +22,8 @@ pytestmark = pytest.mark.dataplane
 
 
 def cli(*args: str) -> Any:
-    # Not a terminal: the table output is the log form, one line per result.
-    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+    # Not a terminal: the table output is the log form, one line per result, whatever the width says.
+    return CliRunner().invoke(app, list(args), catch_exceptions=False, env={"COLUMNS": "40", "FORCE_COLOR": "1"})
 
 
 def test_verify_exits_0_on_a_compliant_server_and_1_when_any_check_fails(fleet: Fleet, live: EmulatorHandle) -> None:
@@ -67,7 +67,7 @@ def test_the_log_form_names_every_server_and_the_verdict(fleet: Fleet, live: Emu
         assert any(line.startswith(f"{name} tls-session ") for line in lines), name
     assert any(line.startswith(f"{fleet.blocked} tls-session BLOCKED ") for line in lines)
     assert any(line.startswith(f"{fleet.low_minimum} refuses-TLSv1.2 FAIL ") for line in lines)
-    assert "FAILED" in lines[-1]
+    assert "FAILED" in lines[-1] and "\x1b" not in result.output
 
 
 def test_explain_draws_the_handshake_chain_and_probes(fleet: Fleet, live: EmulatorHandle) -> None:
