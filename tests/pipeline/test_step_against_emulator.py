@@ -112,6 +112,19 @@ def test_apply_then_verify_then_drift_pass_with_junit_and_json(
     _json(drift.outputs["result-json"])
 
 
+def test_apply_whose_tls_verification_fails_fails_the_step_with_exit_code_3(
+    tmp_path: Path, group: str, server: str, pgflex_env: dict[str, str]
+) -> None:
+    # Its only firewall rule does not admit this machine: verify reports "blocked", which fails closed.
+    document = environment(group, [public_server(server, {"office": "203.0.113.0/24"})], version="15")
+    env_file = write(tmp_path / "env.yaml", document)
+    run = run_action(tmp_path / "step", {"env-file": str(env_file), "command": "apply"}, pgflex_env)
+    assert run.exit_code == 3, run.describe()
+    assert run.outputs["exit-code"] == "3"
+    assert int(_junit(run.outputs["junit"]).get("errors", "0")) > 0  # published, so the failure is visible
+    _json(run.outputs["result-json"])
+
+
 def test_destroy_deletes_the_server(
     emulator: EmulatorHandle, tmp_path: Path, env_file: Path, group: str, pgflex_env: dict[str, str]
 ) -> None:

@@ -68,3 +68,18 @@ def test_on_azure_pipelines_outputs_are_output_variables_and_errors_are_logged_i
     run = run_azure_template(tmp_path / "unknown", {**parameters, "command": "deploy"})
     assert run.exit_code == 1
     assert "##vso[task.logissue type=error]pgflex deploy: unknown command 'deploy'" in run.stdout
+
+
+def test_the_service_connections_oidc_token_is_never_printed_nor_left_on_disk(tmp_path: Path) -> None:
+    # What AzureCLI@2 with addSpnToEnvironment gives a workload identity federation connection's script.
+    identity = {"idToken": "eyJ-oidc-token-of-the-connection", "servicePrincipalId": "app-id", "tenantId": "tenant-id"}
+    parameters = {
+        "envFile": str(LOCAL),
+        "command": "validate",
+        "azureSubscription": "pgflex-azure",
+        "pgflexDirectory": str(REPOSITORY),
+    }
+    run = run_azure_template(tmp_path, parameters, identity)
+    assert run.exit_code == 0, run.describe()
+    assert identity["idToken"] not in run.stdout + run.stderr
+    assert list((tmp_path / "agent-temp").glob("pgflex-oidc.*")) == []  # the script removed its token file
