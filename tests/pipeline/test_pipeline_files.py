@@ -153,3 +153,16 @@ def test_example_azure_pipeline_passes_only_declared_parameters() -> None:
 def test_pipeline_files_have_no_line_over_120_characters(path: Path) -> None:
     long = [n for n, line in enumerate(path.read_text().splitlines(), 1) if len(line) > 120]
     assert not long, f"{path.name}: lines {long}"
+
+
+def test_readme_documents_every_input_output_and_parameter() -> None:
+    readme = (REPOSITORY / "README.md").read_text()
+    start = readme.index("## In a pipeline")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    action = load_yaml(ACTION)
+    names = [*action["inputs"], *action["outputs"], *(p["name"] for p in load_yaml(AZURE_TEMPLATE)["parameters"])]
+    names += [f"pgflex.{variable}" for variable in _script_outputs().values()]
+    missing = [name for name in names if f"`{name}`" not in section]
+    assert not missing, f"README.md's 'In a pipeline' does not name {missing}"
+    for variable in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "id-token: write"):
+        assert variable in section
