@@ -109,6 +109,9 @@ def test_github_actions_gets_annotations_and_a_step_summary(
 def test_exit_codes_of_validate_plan_drift_and_apply(emulator: EmulatorHandle, env_file: Path) -> None:
     assert pgflex("validate", str(INVALID)).returncode == 1
     assert pgflex("validate", str(env_file)).returncode == 0
+    # A usage error is an error (1), not Click's 2, which would read as "changes present".
+    mistyped = pgflex("plan", str(env_file), "--detailed-exit-code")
+    assert mistyped.returncode == 1 and "No such option: --detailed-exit-code" in mistyped.stderr
     assert pgflex("plan", str(env_file)).returncode == 0  # changes, but no --detailed-exitcode
     assert pgflex("plan", str(env_file), "--detailed-exitcode").returncode == 2
     assert pgflex("drift", str(env_file)).returncode == 2
@@ -182,3 +185,15 @@ def test_refused_credentials_are_told_apart_from_missing_ones(emulator: Emulator
     assert result.returncode == 1
     assert result.stderr.startswith("pgflex: the credentials were refused (ManagedIdentityCredential)"), result.stderr
     assert "az login" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_shell_completion_completes_subcommands() -> None:
+    completion = {"COMP_WORDS": "pgflex dr", "COMP_CWORD": "1", "_PGFLEX_COMPLETE": "complete_bash"}
+    completed = subprocess.run(
+        [str(Path(sys.executable).with_name("pgflex"))],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **completion},
+        check=False,
+    )
+    assert completed.returncode == 0 and completed.stdout.split() == ["drift"]

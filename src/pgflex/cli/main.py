@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import typer
 
+from pgflex.exit_codes import ExitCode
+
 from . import apply as apply_commands
 from . import plan as plan_commands
 from . import verify as verify_commands
@@ -57,6 +59,8 @@ def root(
     logging.getLogger("azure").setLevel(logging.INFO if verbose else logging.CRITICAL)
 
 
+EXIT_OK, EXIT_ERROR = ExitCode.OK, ExitCode.ERROR
+
 # Options of `pgflex` itself that users also write after the subcommand (`pgflex plan env.yaml -v`).
 GLOBAL_FLAGS = frozenset({"--verbose", "-v"})
 
@@ -71,7 +75,21 @@ def hoist_global_flags(argv: list[str]) -> list[str]:
 def main() -> None:
     import sys
 
-    app(args=hoist_global_flags(sys.argv[1:]), prog_name="pgflex")
+    try:
+        code = app(args=hoist_global_flags(sys.argv[1:]), prog_name="pgflex", standalone_mode=False)
+    except typer.TyperException as error:
+        # A usage error (unknown option, missing argument) is an error, exit 1: Click's own 2 means
+        # "changes present" in pgflex's table, and a typo in a pipeline must not read as drift.
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"Error: {error.format_message()}", err=True)
+        sys.exit(EXIT_ERROR)
+    except typer.Abort:
+        typer.echo("Aborted!", err=True)
+        sys.exit(EXIT_ERROR)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":
