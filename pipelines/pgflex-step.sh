@@ -112,16 +112,12 @@ if [[ -n ${GITHUB_STEP_SUMMARY:-} ]]; then
 fi
 
 if [[ $code == 2 ]]; then
-  # 2 means "changes present" only from plan and drift, and only with their report: the command-line
-  # parser also exits 2, on a usage error (say, a mistyped option in the arguments).
-  if [[ ($command == plan || $command == drift) && -s $result_json ]]; then
-    if [[ ${fail_on_changes,,} == true ]]; then
-      error "changes or drift present (exit code 2) and fail-on-changes is true"
-      exit 2
-    fi
-    echo "pgflex ${command}: changes or drift present (exit code 2); the step passes (fail-on-changes is false)" >&2
-    exit 0
+  # 2 is "changes or drift present" (plan --detailed-exitcode, drift); usage errors exit 1.
+  if [[ ${fail_on_changes,,} == true ]]; then
+    error "changes or drift present (exit code 2) and fail-on-changes is true"
+    exit 2
   fi
-  error "exit code 2 without a ${command} report: a usage error (see the log)"
+  echo "pgflex ${command}: changes or drift present (exit code 2); the step passes (fail-on-changes is false)" >&2
+  exit 0
 fi
 exit "$code"

@@ -37,12 +37,12 @@ def test_an_invalid_file_fails_the_step(tmp_path: Path) -> None:
     assert f"::error file={broken},line=" in run.stdout  # and annotates it on GitHub
 
 
-def test_a_usage_error_fails_the_step_although_its_exit_code_is_2(tmp_path: Path) -> None:
+def test_a_usage_error_fails_the_step(tmp_path: Path) -> None:
     inputs = {"env-file": str(LOCAL), "command": "plan", "arguments": "--detailed-exit-code"}
     run = run_action(tmp_path, inputs)
-    assert run.exit_code == 2, run.describe()  # not "changes present": there is no plan
-    assert run.outputs == {"exit-code": "2", **NO_FILES}
-    assert "::error title=pgflex plan::exit code 2 without a plan report: a usage error" in run.stdout
+    assert run.exit_code == 1, run.describe()  # an error, never mistaken for "changes present" (2)
+    assert run.outputs == {"exit-code": "1", **NO_FILES}
+    assert "No such option: --detailed-exit-code" in run.stderr
 
 
 def test_an_unknown_command_or_switch_value_fails_before_running_pgflex(tmp_path: Path) -> None:
