@@ -8,6 +8,7 @@ spec location, the server and the secret, never what it holds.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from azure.core.exceptions import (
@@ -17,13 +18,15 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
     ServiceRequestError,
 )
-from azure.core.pipeline.transport import RequestsTransport
-from azure.keyvault.secrets import KeyVaultSecretIdentifier, SecretClient
 
 from pgflex.spec import PgflexError, SecretRef, Server
 from pgflex.spec import resolve_password as resolve_from_env
 
-from .clients import AzureClients
+if TYPE_CHECKING:
+    # The Key Vault SDK is imported when a secret is read: apply imports this module for every spec.
+    from azure.keyvault.secrets import SecretClient
+
+    from .clients import AzureClients
 
 
 class SecretUnavailable(PgflexError):
@@ -39,6 +42,8 @@ def resolve_password(server: Server, clients: AzureClients) -> str:
 
 
 def _read_key_vault(server: Server, ref: SecretRef, uri: str, clients: AzureClients) -> str:
+    from azure.keyvault.secrets import KeyVaultSecretIdentifier
+
     secret = KeyVaultSecretIdentifier(uri)
     where = f"{ref.origin}: server {server.name!r}: Key Vault secret {secret.name!r} in {secret.vault_url}"
     try:
@@ -55,6 +60,9 @@ def _read_key_vault(server: Server, ref: SecretRef, uri: str, clients: AzureClie
 
 
 def _secret_client(vault_url: str, clients: AzureClients) -> SecretClient:
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.keyvault.secrets import SecretClient
+
     emulator = clients.emulator
     if emulator is None:
         return SecretClient(vault_url, clients.credential)
