@@ -125,3 +125,16 @@ def test_sessions_exits_1_when_a_server_cannot_be_reached(fleet: Fleet, live: Em
     assert result.exit_code == 1
     (server,) = json.loads(result.stdout)["servers"]
     assert server["status"] == "blocked" and "no pg_hba.conf entry" in server["detail"]
+
+
+def test_emulator_status_in_a_log_is_one_whole_line_per_server(fleet: Fleet, live: EmulatorHandle) -> None:
+    result = cli("emulator", "status", "--state-dir", str(live.state_dir))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"emulator {live.base_url} ") and lines[2].startswith("private networks: ")
+    for name in (fleet.good, fleet.blocked):
+        host, port = endpoint(live, f"{name}.postgres.database.azure.com")
+        (line,) = [line for line in lines if line.startswith(f"{name}.postgres.database.azure.com ")]
+        assert line.endswith(f" Ready {host}:{port} publicNetworkAccess=Enabled"), line
+    document = json.loads(cli("emulator", "status", "--state-dir", str(live.state_dir), "-o", "json").stdout)
+    assert f"{fleet.good}.postgres.database.azure.com" in document["serversReachableAt"]

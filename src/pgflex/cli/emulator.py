@@ -177,22 +177,38 @@ def status(
         "stateDir": str(running.state_dir),
     }
     report.update(admin.status())
-    report["servers_reachable_at"] = admin.endpoints()
+    report["serversReachableAt"] = admin.endpoints()
     if output == "json":
         typer.echo(json.dumps(report, indent=2))
+        return
+    rows = []
+    for fqdn, entry in sorted(report["serversReachableAt"].items()):
+        # A private server's address exists only inside its virtual network's namespace: say which.
+        address = str(entry["host"]) + (f" (netns {entry['namespace']})" if entry.get("namespace") else "")
+        rows.append((fqdn, entry["state"], address, str(entry["port"]), str(entry["publicNetworkAccess"])))
+    heading = [
+        f"emulator {running.base_url}  pid {running.pid}  state {running.state_dir}",
+        f"data plane: {report.get('dataPlane')}",
+        f"private networks: {report.get('privateNetworkIsolation')}",
+    ]
+    from .output import stdout_is_terminal
+
+    if not stdout_is_terminal():
+        # A log: whole lines, one per server, never folded at the terminal's width.
+        for line in heading:
+            typer.echo(line)
+        for fqdn, state, address, port, public in rows:
+            typer.echo(f"{fqdn} {state} {address}:{port} publicNetworkAccess={public}")
         return
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    console.print(f"[bold]emulator[/bold] {running.base_url}  pid {running.pid}  state {running.state_dir}")
-    console.print(f"data plane: {report.get('dataPlane')}")
-    console.print(f"private networks: {report.get('privateNetworkIsolation')}")
+    for line in heading:
+        console.print(line, markup=False, highlight=False)
     table = Table("host name", "state", "address", "port", "public access")
-    for fqdn, entry in sorted(report["servers_reachable_at"].items()):
-        # A private server's address exists only inside its virtual network's namespace: say which.
-        address = str(entry["host"]) + (f" (netns {entry['namespace']})" if entry.get("namespace") else "")
-        table.add_row(fqdn, entry["state"], address, str(entry["port"]), str(entry["publicNetworkAccess"]))
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
