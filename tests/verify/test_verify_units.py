@@ -8,6 +8,7 @@ import socket
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,6 +38,11 @@ def fake_server(request: pytest.FixtureRequest) -> Iterator[Endpoint]:
         with conn:
             seen.append(conn.recv(8))
             conn.sendall(answer)
+            # Read what the client sends next (its ClientHello, or its close) before closing: closing with
+            # unread data makes the kernel send a reset instead of a clean close, depending on timing.
+            conn.settimeout(5)
+            with suppress(OSError):
+                conn.recv(65536)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
