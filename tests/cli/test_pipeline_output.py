@@ -197,3 +197,22 @@ def test_shell_completion_completes_subcommands() -> None:
         check=False,
     )
     assert completed.returncode == 0 and completed.stdout.split() == ["drift"]
+
+
+def test_azure_pipelines_gets_log_issues_on_the_file_and_line() -> None:
+    invalid = pgflex("validate", str(INVALID), env={"TF_BUILD": "True"})
+    assert invalid.returncode == 1
+    assert (
+        f"##vso[task.logissue type=error;sourcepath={INVALID};linenumber=10;columnnumber=3]"
+        "pgflex spec: defaults.name: unknown key 'name'"
+    ) in invalid.stdout
+    assert "::error" not in invalid.stdout  # GitHub's form only on GitHub
+
+
+def test_schema_prints_each_output_schema_and_refuses_an_unknown_one() -> None:
+    for name in ("plan", "verify", "sessions", "apply", "destroy"):
+        printed = pgflex("schema", "--output", name)
+        assert printed.returncode == 0 and json.loads(printed.stdout)["$id"] == f"urn:pgflex:output:{name}:1"
+    unknown = pgflex("schema", "--output", "drift")
+    assert unknown.returncode == 1 and "choose one of plan, verify, sessions, apply, destroy" in unknown.stderr
+    assert json.loads(pgflex("schema").stdout)["title"] == "pgflex environment"
