@@ -219,9 +219,11 @@ def _times(command: list[str], runs: int) -> list[float]:
     return samples
 
 
-def _import_times(code: str) -> list[tuple[int, str]]:
+def import_times(code: str, cwd: Path | None = None) -> list[tuple[int, str]]:
     """(cumulative microseconds, module) from ``python -X importtime`` for one start-up."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], cwd=cwd, capture_output=True, text=True, check=True
+    )
     rows = []
     for line in done.stderr.splitlines():
         match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|(\s*)(\S+)", line)
@@ -253,7 +255,7 @@ def bench_startup(runs: int) -> None:
             "except SystemExit: pass",
         ]
     )
-    rows = _import_times(code)
+    rows = import_times(code)
     slow = sorted((row for row in rows if row[0] > 10_000), reverse=True)
     print("modules over 10 ms cumulative during `pgflex --help`:")
     for micros, module in slow:

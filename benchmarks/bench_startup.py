@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from bench_plan import import_times
 from support.emulator import make_handle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,16 +94,7 @@ def _sources_of(revision: str) -> Iterator[Path]:
 def _import_times(args: list[str]) -> list[tuple[int, str]]:
     """(cumulative microseconds, module) from ``python -X importtime`` for ``pgflex ARGS``, in-process."""
     lines = ["import sys", f"sys.argv = ['pgflex', *{args!r}]", "from pgflex.cli.main import main"]
-    code = "\n".join([*lines, "try: main()", "except SystemExit: pass"])
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    rows = []
-    for line in done.stderr.splitlines():
-        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|(\s*)(\S+)", line)
-        if match:
-            rows.append((int(match[1]), match[3]))
-    return rows
+    return import_times("\n".join([*lines, "try: main()", "except SystemExit: pass"]), cwd=ROOT)
 
 
 def _print_table(series: list[Series], baseline: dict[str, Series], revision: str | None) -> None:
