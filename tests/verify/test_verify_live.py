@@ -3,15 +3,10 @@ fault made out of band fails exactly the check that should catch it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from live.test_tls_versions import sslyze_accepts
 from pgflex.verify import ServerReport, verify
@@ -106,39 +101,6 @@ def test_a_firewall_block_is_reported_as_a_network_block_and_proves_no_refusal(f
 def test_the_environment_fails_when_any_server_fails(fleet: Fleet) -> None:
     assert not fleet.report.passed
     assert [server.server for server in fleet.report.servers if server.passed] == [fleet.good]
-
-
-def _unrelated_ca(path: Path) -> Path:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Unrelated Root CA")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return path
-
-
-def test_a_wrong_ca_bundle_fails_the_session_and_the_certificate(
-    fleet: Fleet, live: EmulatorHandle, tmp_path: Path
-) -> None:
-    bundle = _unrelated_ca(tmp_path / "unrelated.pem")
-    report = verify(fleet.env_file, servers=[fleet.good], ca_bundle=bundle).server(fleet.good)
-    assert failing(report) == {"tls-session", "certificate", "policy", "sslinfo", "refuses-plaintext"}
-    assert statuses(report)["tls-session"] == statuses(report)["certificate"] == "fail"
-    assert "certificate verify failed" in report.check("tls-session").detail
-    assert "unable to get local issuer certificate" in report.check("certificate").detail
-    # What needs a session is unproven, not passed; the raw probes need no trust and still prove refusals.
-    assert {statuses(report)[name] for name in ("policy", "sslinfo", "refuses-plaintext")} == {"inconclusive"}
-    assert {statuses(report)[name] for name in REFUSALS} == {"pass"}
 
 
 def test_a_host_name_the_certificate_does_not_carry_fails_the_session_and_the_certificate(

@@ -4,7 +4,8 @@ Results are data (`VerifyReport`, `SessionsReport`); rendering lives in ``pgflex
 """
 
 from .checks import Check, Endpoint, ServerReport, ServerSessions, SessionsReport, Status, VerifyReport
-from .runner import VerifyError, sessions, verify
+from .locate import VerifyError
+from .runner import sessions, verify
 
 __all__ = [
     "Check",

@@ -3,26 +3,26 @@
 Each server is judged in a fixed order, because later checks mean something only when earlier ones
 held: the plaintext refusal proves TLS enforcement only after the same client and credentials got in
 over TLS, and a refused TLS version proves something only when the same path carries an accepted one.
+
+A refusal proves something about the server in the spec only when that server's identity was verified:
+a refusal probe or the plaintext check passes only after a verify-full session to the same address and
+port succeeded in the same run. Otherwise whoever answered (another server, an interceptor, a server whose
+certificate nobody could check) refused, and the check is inconclusive, which fails the run.
 """
 
 from __future__ import annotations
 
-import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import certifi
 import psycopg
 
 from pgflex.concurrency import map_concurrently
-from pgflex.emulator import netns
-from pgflex.emulator.client import AdminClient, EmulatorRequestFailed, RunningEmulator, find
-from pgflex.emulator.settings import default_state_dir
-from pgflex.spec import Environment, PgflexError, Server, load_spec, resolve_password
+from pgflex.spec import Environment, Server, load_spec, resolve_password
 from pgflex.spec.model import TLS_VERSIONS
 
 from . import probes, session
@@ -41,20 +41,16 @@ from .checks import (
     Status,
     VerifyReport,
 )
+from .locate import Locator, VerifyError, from_clients_network, running_emulator
+from .trust import trusted_roots
 
 if TYPE_CHECKING:
     # The Azure SDK is imported only when a password lives in Key Vault (see _password_reader): the
     # management clients and azure-core took half a second of every verify run.
     from pgflex.azure.clients import AzureClients
 
-POSTGRES_PORT = 5432
 EXPIRY_WARNING_DAYS = 30
-
-T = TypeVar("T")
-
-
-class VerifyError(PgflexError):
-    """verify cannot start at all (no emulator, unknown server name, unreadable CA bundle)."""
+UNVERIFIED = "the server's identity was not verified"
 
 
 @dataclass(frozen=True)
@@ -63,82 +59,6 @@ class Options:
     host_names: Mapping[str, str]
     timeout: float
     password: Callable[[Server], str] = resolve_password  # the administrator password of a server
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Where each server is
-# --------------------------------------------------------------------------------------------------------------
-
-
-def _running_emulator(clients: AzureClients | None) -> RunningEmulator:
-    if clients is not None and clients.emulator is not None:
-        return clients.emulator
-    # Not connect(): that would start an empty emulator, whose servers verify would then call missing.
-    running = find(default_state_dir())
-    if running is None:
-        raise VerifyError(
-            f"no pgflex emulator runs for {default_state_dir()}; start it with `pgflex emulator start` "
-            "(cloud: local verifies the emulator's servers)"
-        )
-    return running
-
-
-def _resolve(host_name: str) -> str:
-    infos = socket.getaddrinfo(host_name, POSTGRES_PORT, type=socket.SOCK_STREAM)
-    return str(infos[0][4][0])
-
-
-class Locator:
-    """Endpoints: the emulator's map for ``cloud: local``, DNS for Azure (public, or the private zone)."""
-
-    def __init__(self, env: Environment, emulator: RunningEmulator | None, host_names: Mapping[str, str]) -> None:
-        self._env = env
-        self._host_names = host_names
-        self._map: dict[str, dict[str, Any]] | None = None
-        if emulator is not None:
-            try:
-                self._map = AdminClient(emulator).endpoints()
-            except (OSError, EmulatorRequestFailed) as failure:
-                raise VerifyError(f"cannot read the emulator's endpoint map: {failure}") from None
-
-    def fqdn(self, server: Server) -> str:
-        return f"{server.name}.{self._env.dns_suffix}"
-
-    def endpoint(self, server: Server) -> Endpoint:
-        """The endpoint, or OSError saying why the server cannot be reached."""
-        fqdn = self.fqdn(server)
-        host_name = self._host_names.get(server.name, fqdn)
-        if self._map is None:
-            # A private server's FQDN resolves (through its private zone) only inside linked networks.
-            address = _resolve(host_name)
-            return Endpoint(fqdn, host_name, address, POSTGRES_PORT, via=f"DNS ({host_name})")
-        entry = self._map.get(fqdn)
-        if entry is None:
-            raise OSError(f"the emulator has no server {fqdn} (create it with `pgflex apply`)")
-        if entry.get("host") is None or entry.get("port") is None:
-            raise OSError(f"{fqdn} has no running PostgreSQL (state {entry.get('state')})")
-        return Endpoint(
-            fqdn,
-            host_name,
-            str(entry["host"]),
-            int(entry["port"]),
-            via="emulator endpoint map",
-            namespace=entry.get("namespace"),
-        )
-
-
-def from_clients_network(endpoint: Endpoint, work: Callable[[], T]) -> T:
-    """``work()`` where the server's clients are: for a private emulated server, inside the network namespace
-    that stands for its virtual network (root only); here otherwise.
-
-    Only the connections to the server go inside: the emulator's own API stays on this machine's loopback.
-    """
-    if not endpoint.namespace:
-        return work()
-    try:
-        return netns.call_inside(endpoint.namespace, work)
-    except netns.NetnsError as failure:
-        raise OSError(f"cannot join the virtual network of {endpoint.fqdn}: {failure}") from failure
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -193,6 +113,8 @@ class ServerRun:
     def _session_and_sslinfo(self) -> tuple[Check, session.SslInfo | str]:
         try:
             with self.target.connect() as conn:
+                # Where libpq's verified session actually went: the refusals count only for that address.
+                address, port = conn.info.hostaddr, conn.info.port
                 row = session.own_session(conn)
                 try:
                     info: session.SslInfo | str = session.read_sslinfo(conn)
@@ -204,7 +126,17 @@ class ServerRun:
         if not row["ssl"]:
             return self.add(TLS_SESSION, "fail", "verify-full produced a session without TLS", session=row), ""
         detail = f"verify-full session to {self.endpoint.host_name}: {row['protocol']}, {row['cipher']}"
-        return self.add(TLS_SESSION, "pass", detail, protocol=row["protocol"], cipher=row["cipher"], session=row), info
+        check = self.add(
+            TLS_SESSION,
+            "pass",
+            detail,
+            protocol=row["protocol"],
+            cipher=row["cipher"],
+            session=row,
+            address=address,
+            port=port,
+        )
+        return check, info
 
     def _sslinfo(self, session_check: Check, info: session.SslInfo | str) -> None:
         if session_check.status != "pass":
@@ -267,10 +199,26 @@ class ServerRun:
         where = "within" if inside else "outside"
         self.add(POLICY, status, f"negotiated {version}, {where} the spec's {self._window()}", negotiated=version)
 
+    def _identity_unverified(self, session_check: Check) -> str | None:
+        """Why the server answering at the endpoint is not proven to be the spec's server, or None."""
+        where = f"{self.endpoint.address}:{self.endpoint.port}"
+        if session_check.status != "pass":
+            return (
+                f"{UNVERIFIED} at {where}: no verify-full TLS session to it succeeded in this run "
+                f"(tls-session {session_check.status}), so a refusal there proves nothing about this server"
+            )
+        seen = f"{session_check.data.get('address')}:{session_check.data.get('port')}"
+        if seen != where:
+            return f"{UNVERIFIED} at {where}: the verify-full session went to {seen}, so a refusal proves nothing"
+        return None
+
     def _path_carries_tls(self, session_check: Check) -> str | None:
         """Why a refusal would prove nothing here, or None when refusals are meaningful."""
         if session_check.status == "blocked":
             return "the network blocks this client (see tls-session), so a refusal proves nothing about TLS"
+        unverified = self._identity_unverified(session_check)
+        if unverified is not None:
+            return unverified
         if not any(result.outcome == "accepted" for result in self.versions.values()):
             return "no TLS version was accepted on this path, so a refusal proves nothing about the version"
         return None
@@ -297,9 +245,9 @@ class ServerRun:
     def _plaintext(self, session_check: Check) -> None:
         if not self.server.tls.require_secure_transport:
             return  # the spec allows plaintext; nothing to prove
-        if session_check.status != "pass":
-            detail = f"a refusal would prove nothing: {_no_session(session_check)}"
-            self.add(PLAINTEXT, "inconclusive", detail)
+        unverified = self._identity_unverified(session_check)
+        if unverified is not None:
+            self.add(PLAINTEXT, "inconclusive", unverified)
             return
         outcome, message, row = session.plaintext_attempt(self.target)
         if outcome == "refused":
@@ -376,21 +324,6 @@ def _selected(env: Environment, names: Sequence[str] | None) -> list[Server]:
     return [server for server in env.servers if server.name in set(names)]
 
 
-def _options(env: Environment, emulator: RunningEmulator | None, ca_bundle: str | Path | None, **rest: Any) -> Options:
-    if ca_bundle is not None:
-        path = Path(ca_bundle)
-        if not path.is_file():
-            raise VerifyError(f"CA bundle {path} does not exist")
-        ca_file = str(path)
-    elif emulator is not None:
-        ca_file = str(emulator.ca_root)  # the emulator's root stands in for Azure's roots
-    else:
-        # A maintained bundle with DigiCert Global Root G2 and Microsoft RSA Root Certificate Authority 2017.
-        # certifi no longer carries DigiCert Global Root CA: servers still chaining to it need --ca-bundle.
-        ca_file = certifi.where()
-    return Options(ca_file=ca_file, **rest)
-
-
 def _setup(
     spec: Environment | str | Path,
     clients: AzureClients | None,
@@ -401,9 +334,10 @@ def _setup(
 ) -> tuple[Environment, list[Server], Locator, Options]:
     env = _environment(spec)
     selected = _selected(env, servers)
-    emulator = _running_emulator(clients) if env.is_local else None
+    emulator = running_emulator(clients) if env.is_local else None
+    ca_file = trusted_roots(ca_bundle, emulator)  # refused before any connection when it can verify nothing
     password = _password_reader(env, selected, clients)
-    options = _options(env, emulator, ca_bundle, host_names=dict(host_names or {}), timeout=timeout, password=password)
+    options = Options(ca_file, dict(host_names or {}), timeout, password)
     return env, selected, Locator(env, emulator, options.host_names), options
 
 
