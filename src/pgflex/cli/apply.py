@@ -33,15 +33,38 @@ def _confirm(question: str, auto_approve: bool, display: Display) -> None:
         raise typer.Exit(EXIT_OK)
 
 
+# A saved plan is a few kilobytes per server; anything this large is not one, and is not read whole.
+MAX_PLAN_BYTES = 16 * 1024 * 1024
+
+
 def _load_saved_plan(target: Path, display: Display) -> Any:
+    """The plan saved in `target`; anything else is one line naming the file, and exit 1."""
     import json
+    import os
 
     from pgflex.engine.plan import Plan
 
+    def refuse(reason: str) -> typer.Exit:
+        return fail(f"{target}: not a pgflex plan: {reason}", json_output=display.json)
+
     try:
-        return Plan.from_dict(json.loads(target.read_text()))
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise fail(f"{target}: not a pgflex plan: {error}", json_output=display.json) from None
+        with target.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            data = b"" if size > MAX_PLAN_BYTES else stream.read(MAX_PLAN_BYTES + 1)
+    except OSError as error:
+        raise fail(f"{target}: cannot read the plan: {error.strerror or error}", json_output=display.json) from None
+    if size > MAX_PLAN_BYTES or len(data) > MAX_PLAN_BYTES:
+        raise refuse(f"the file is larger than {MAX_PLAN_BYTES // (1024 * 1024)} MiB")
+    try:
+        document = json.loads(data)
+    except RecursionError:
+        raise refuse("the JSON nests too deeply") from None
+    except ValueError as error:  # JSONDecodeError, bytes that are not UTF-8, an integer too long to read
+        raise refuse(f"not JSON ({error})") from None
+    try:
+        return Plan.from_dict(document)
+    except ValueError as error:  # PlanFormatError, naming the key at fault
+        raise refuse(str(error)) from None
 
 
 def apply(

@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar, cast
 
 PLAN_KIND = "pgflex.plan"
 PLAN_FORMAT_VERSION = 1
@@ -38,6 +38,8 @@ class Kind(StrEnum):
 
 
 JSONValue = Any
+T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,20 @@ class Change:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Change:
-        return cls(
-            kind=Kind(data["kind"]),
-            name=str(data["name"]),
-            action=Action(data["action"]),
-            reason=str(data["reason"]),
-            before=data.get("before"),
-            after=data.get("after"),
-            requires_restart=bool(data.get("requiresRestart", False)),
+    def from_dict(cls, data: Any, at: str = "change") -> Change:
+        """Read a change as `to_dict` writes it; `at` names it in a `PlanFormatError` (e.g. servers[0].changes[2])."""
+        entry = _object(data, at)
+        change = cls(
+            kind=_choice(Kind, entry, "kind", at),
+            name=_get(entry, "name", str, at),
+            action=_choice(Action, entry, "action", at),
+            reason=_get(entry, "reason", str, at),
+            before=entry.get("before"),
+            after=entry.get("after"),
+            requires_restart=_get(entry, "requiresRestart", bool, at, default=False),
         )
+        _check_what_apply_reads(change, at)
+        return change
 
 
 @dataclass(frozen=True)
@@ -101,11 +107,20 @@ class ServerPlan:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ServerPlan:
+    def from_dict(cls, data: Any, at: str = "server") -> ServerPlan:
+        entry = _object(data, at)
+        exceptions = []
+        for index, item in enumerate(_get(entry, "exceptions", list, at, default=[])):
+            where = f"{at}.exceptions[{index}]"
+            exception = _object(item, where)
+            exceptions.append(
+                PolicyException(_get(exception, "rule", str, where), _get(exception, "reason", str, where))
+            )
+        changes = _get(entry, "changes", list, at)
         return cls(
-            name=str(data["name"]),
-            changes=tuple(Change.from_dict(c) for c in data["changes"]),
-            exceptions=tuple(PolicyException(str(e["rule"]), str(e["reason"])) for e in data.get("exceptions", [])),
+            name=_get(entry, "name", str, at),
+            changes=tuple(Change.from_dict(c, f"{at}.changes[{i}]") for i, c in enumerate(changes)),
+            exceptions=tuple(exceptions),
         )
 
 
@@ -160,25 +175,125 @@ class Plan:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Plan:
+    def from_dict(cls, data: Any) -> Plan:
+        """Read a plan as `to_dict` writes it (`pgflex plan --out`).
+
+        Anything else raises `PlanFormatError` (a ValueError) naming the key at fault: a saved plan is a file
+        anyone can edit, and apply reads the values it holds.
+        """
+        document = _object(data, "")
         # Plans saved before documents carried a kind have none; any other kind is another document.
-        kind = data.get("kind", PLAN_KIND)
+        kind = document.get("kind", PLAN_KIND)
         if kind != PLAN_KIND:
-            raise ValueError(f"a {kind!r} document is not a plan (expected kind {PLAN_KIND!r})")
-        version = data.get("formatVersion")
+            raise PlanFormatError(f"a {_show(kind)} document is not a plan (expected kind {PLAN_KIND!r})")
+        version = document.get("formatVersion")
         if version != PLAN_FORMAT_VERSION:
-            raise ValueError(f"plan format version {version!r} is not supported (expected {PLAN_FORMAT_VERSION})")
+            raise PlanFormatError(
+                f"plan format version {_show(version)} is not supported (expected {PLAN_FORMAT_VERSION})"
+            )
+        changes = _get(document, "environmentChanges", list, "")
+        servers = _get(document, "servers", list, "")
+        errors = _get(document, "errors", list, "", default=[])
         return cls(
-            environment=str(data["environment"]),
-            cloud=str(data["cloud"]),
-            subscription=str(data["subscription"]),
-            resource_group=str(data["resourceGroup"]),
-            source=str(data["source"]),
-            fingerprint=str(data["fingerprint"]),
-            environment_changes=tuple(Change.from_dict(c) for c in data["environmentChanges"]),
-            servers=tuple(ServerPlan.from_dict(s) for s in data["servers"]),
-            errors=tuple(str(e) for e in data.get("errors", [])),
+            environment=_get(document, "environment", str, ""),
+            cloud=_get(document, "cloud", str, ""),
+            subscription=_get(document, "subscription", str, ""),
+            resource_group=_get(document, "resourceGroup", str, ""),
+            source=_get(document, "source", str, ""),
+            fingerprint=_get(document, "fingerprint", str, ""),
+            environment_changes=tuple(Change.from_dict(c, f"environmentChanges[{i}]") for i, c in enumerate(changes)),
+            servers=tuple(ServerPlan.from_dict(s, f"servers[{i}]") for i, s in enumerate(servers)),
+            errors=tuple(_item(e, str, f"errors[{i}]") for i, e in enumerate(errors)),
         )
+
+
+class PlanFormatError(ValueError):
+    """A saved plan is not what `pgflex plan --out` writes. The message starts with the key at fault."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading a saved plan: every value is checked before it is used, and named by its key when it is wrong.
+# --------------------------------------------------------------------------------------------------
+
+_MISSING: Any = object()
+_TYPE_NAMES: dict[type, str] = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}
+
+
+def _object(value: Any, at: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        where = f"{at}: " if at else ""
+        raise PlanFormatError(f"{where}expected an object, got {_describe(value)}")
+    return value
+
+
+def _get(data: dict[str, Any], key: str, expected: type[T], at: str, *, default: Any = _MISSING) -> T:
+    where = f"{at}.{key}" if at else key
+    if key not in data:
+        if default is _MISSING:
+            raise PlanFormatError(f"{where}: missing")
+        return cast(T, default)
+    return _item(data[key], expected, where)
+
+
+def _item(value: Any, expected: type[T], where: str) -> T:
+    if not isinstance(value, expected):
+        raise PlanFormatError(f"{where}: expected {_TYPE_NAMES[expected]}, got {_describe(value)}")
+    return value
+
+
+def _choice(enum: type[E], data: dict[str, Any], key: str, at: str) -> E:
+    value = _get(data, key, str, at)
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise PlanFormatError(f"{at}.{key}: unknown {key} {_show(value)} (expected one of {allowed})") from None
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_what_apply_reads(change: Change, at: str) -> None:
+    """The values apply takes from a pending change, in the shapes it takes them (see engine/apply.py)."""
+    writes = change.action in (Action.CREATE, Action.UPDATE)
+    after = change.after
+    if writes and change.kind is Kind.VIRTUAL_NETWORK:
+        prefixes = _get(_object(after, f"{at}.after"), "addressPrefixes", list, f"{at}.after")
+        for index, prefix in enumerate(prefixes):
+            _item(prefix, str, f"{at}.after.addressPrefixes[{index}]")
+    elif writes and change.kind is Kind.SUBNET:
+        _get(_object(after, f"{at}.after"), "addressPrefix", str, f"{at}.after")
+        _name_with(change, "/", "vnet/subnet", at)
+    elif writes and change.kind is Kind.FIREWALL_RULE:
+        for key in ("start", "end"):
+            _get(_object(after, f"{at}.after"), key, str, f"{at}.after")
+    elif writes and change.kind is Kind.PRIVATE_DNS_ZONE_LINK:
+        _name_with(change, "/", "zone/vnet", at)
+    elif change.kind is Kind.SERVER and change.action is Action.UPDATE:
+        _name_with(change, ".", "server.property", at)
+        if change.name.endswith(".publicNetworkAccess"):
+            _item(after, str, f"{at}.after")
+    elif change.kind is Kind.SERVER and change.action is Action.RESTART and change.before is not None:
+        pending = _get(_object(change.before, f"{at}.before"), "pendingRestart", list, f"{at}.before", default=[])
+        for index, name in enumerate(pending):
+            _item(name, str, f"{at}.before.pendingRestart[{index}]")
+
+
+def _name_with(change: Change, separator: str, form: str, at: str) -> None:
+    if separator not in change.name:
+        raise PlanFormatError(f"{at}.name: expected {form}, got {_show(change.name)}")
 
 
 def fingerprint(observed: Any) -> str:

@@ -17,9 +17,7 @@ from types import UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from pgflex.spec.errors import SpecError, SpecIssue
 from pgflex.spec.model import (
@@ -41,7 +39,9 @@ from pgflex.spec.model import (
     TlsSpec,
     normalise_parameter,
 )
+from pgflex.spec.redaction import Interpolation, redact_issues
 from pgflex.spec.rules import Finding, Loc, ServerVerdict, check_server, check_unique_server_names
+from pgflex.spec.yaml_reader import parse_yaml, read_spec_text
 
 T = TypeVar("T")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -49,6 +49,8 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 # ${NAME} reads an environment variable; $${ escapes a literal "${".
 _INTERPOLATION = re.compile(r"\$\$\{|\$\{([^}]*)\}?")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Where a variable's name is expected: interpolating there would put the password itself in its place.
+_PASSWORD_VARIABLE: Loc = ("password", "fromEnv")
 
 # `sku` and `administrator` are replaced whole by a server's own value: merging key by key could
 # pair one SKU's name with another's tier, or two password sources.
@@ -56,26 +58,34 @@ _REPLACED_WHOLE = frozenset({"sku", "administrator"})
 
 
 def load_spec(path: str | Path, env: Mapping[str, str] | None = None) -> Environment:
-    """Load, validate and normalise an environment file. Raises `SpecError` listing every issue found."""
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([SpecIssue(file, 1, 1, "", f"cannot read the file: {exc}")]) from exc
-    return parse_spec(text, file, env)
+    """Load, validate and normalise an environment file. Raises `SpecError` listing every issue found.
+
+    Files beyond the bounds of `pgflex.spec.limits` (size, nesting, alias expansion, integer length) are
+    refused; no message quotes a value read from an environment variable (`pgflex.spec.redaction`).
+    """
+    return parse_spec(read_spec_text(path), str(path), env)
 
 
 def parse_spec(text: str, file: str = "<string>", env: Mapping[str, str] | None = None) -> Environment:
     """Like `load_spec`, from text; `file` only labels messages."""
-    root = _parse_yaml(text, file)
     source = SourceMap(file)
+    try:
+        return _parse(text, source, os.environ if env is None else env)
+    except SpecError as error:
+        issues = error.issues
+    # Every issue leaves through here, and outside the except block: the unredacted error is not chained.
+    raise SpecError(redact_issues(issues, source.interpolations.values()))
+
+
+def _parse(text: str, source: SourceMap, env: Mapping[str, str]) -> Environment:
+    root = parse_yaml(text, source.file)
     issues: list[SpecIssue] = []
-    data = _to_plain(root, (), source, os.environ if env is None else env, issues)
+    data = _to_plain(root, (), source, env, issues)
     if not isinstance(data, dict):
         raise SpecError(
             [
                 *issues,
-                SpecIssue(file, 1, 1, "", "the file must hold a mapping (apiVersion, environment, ...)"),
+                SpecIssue(source.file, 1, 1, "", "the file must hold a mapping (apiVersion, environment, ...)"),
             ]
         )
     _check_api_version(data, source)
@@ -100,6 +110,8 @@ class SourceMap:
     aliases: dict[Loc, Loc] = field(default_factory=dict)
     # Values whose interpolation failed (already reported), so that validation stays quiet about them.
     broken: set[Loc] = field(default_factory=set)
+    # Values that read environment variables: never quoted in a message.
+    interpolations: dict[Loc, Interpolation] = field(default_factory=dict)
 
     def issue(self, loc: Loc, message: str, *, at_key: bool = False) -> SpecIssue:
         physical = self.unalias(loc)
@@ -139,22 +151,6 @@ def format_key_path(loc: Loc) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _parse_yaml(text: str, file: str) -> Any:
-    yaml = YAML(typ="rt")  # round-trip nodes keep line and column of every key and value
-    try:
-        documents = list(yaml.load_all(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise SpecError([SpecIssue(file, line, column, "", f"YAML syntax error: {problem}")]) from None
-    except YAMLError as exc:
-        raise SpecError([SpecIssue(file, 1, 1, "", f"YAML error: {exc}")]) from None
-    if len(documents) > 1:
-        raise SpecError([SpecIssue(file, 1, 1, "", "the file must hold one YAML document, not several")])
-    return documents[0] if documents else None
-
-
 def _to_plain(node: Any, loc: Loc, source: SourceMap, env: Mapping[str, str], issues: list[SpecIssue]) -> Any:
     """Convert ruamel nodes to plain Python values, recording positions and interpolating strings."""
     if isinstance(node, CommentedMap):
@@ -190,6 +186,8 @@ def _entry_position(node: CommentedMap, key: Any) -> tuple[tuple[int, int], tupl
 
 
 def _interpolate(text: str, loc: Loc, source: SourceMap, env: Mapping[str, str], issues: list[SpecIssue]) -> str:
+    variables: list[tuple[str, str]] = []
+
     def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$${":
             return "${"
@@ -198,13 +196,21 @@ def _interpolate(text: str, loc: Loc, source: SourceMap, env: Mapping[str, str],
             source.broken.add(loc)
             issues.append(source.issue(loc, f"malformed interpolation {match.group(0)!r}; write ${{NAME}}"))
             return ""
+        if loc[-2:] == _PASSWORD_VARIABLE and not str(loc[0]).startswith("x-"):
+            source.broken.add(loc)
+            issues.append(source.issue(loc, f"fromEnv takes the variable's name, not its value: write fromEnv: {name}"))
+            return ""
         if name not in env:
             source.broken.add(loc)
             issues.append(source.issue(loc, f"environment variable {name} is not set (used as ${{{name}}})"))
             return ""
+        variables.append((name, env[name]))
         return env[name]
 
-    return _INTERPOLATION.sub(replace, text)
+    value = _INTERPOLATION.sub(replace, text)
+    if variables:
+        source.interpolations[loc] = Interpolation(text, value, tuple(variables))
+    return value
 
 
 def _check_api_version(data: dict[str, Any], source: SourceMap) -> None:

@@ -263,7 +263,7 @@ def check_subnet_id(value: str) -> str:
             "subnet id must look like /subscriptions/<uuid>/resourceGroups/<rg>/providers/"
             "Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>"
         )
-    check_subscription(match["subscription"])
+    _check_id_subscription(match["subscription"], "subnet id")
     return value
 
 
@@ -274,8 +274,17 @@ def check_dns_zone_id(value: str) -> str:
             "private DNS zone id must look like /subscriptions/<uuid>/resourceGroups/<rg>/providers/"
             "Microsoft.Network/privateDnsZones/<zone>"
         )
-    check_subscription(match["subscription"])
+    _check_id_subscription(match["subscription"], "private DNS zone id")
     return value
+
+
+def _check_id_subscription(subscription: str, what: str) -> None:
+    # Quotes nothing: the id may come whole from an environment variable, and messages never show such a
+    # value (pgflex.spec.redaction takes out whole values, not pieces of them).
+    try:
+        check_subscription(subscription)
+    except ValueError:
+        raise ValueError(f"the subscription in the {what} is not a UUID (8-4-4-4-12 hexadecimal digits)") from None
 
 
 def normalise_tls_version(value: object) -> object:
