@@ -112,12 +112,13 @@ def serve(
 
     from ..emulator.ports import PortInUse
     from ..emulator.server import serve as serve_forever
+    from ..emulator.statedir import StateDirRefused
 
     settings = _settings(state_dir, port, data_plane, record, set_)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         serve_forever(settings)
-    except PortInUse as failure:
+    except (PortInUse, StateDirRefused) as failure:
         typer.echo(f"pgflex: cannot start the emulator: {failure}", err=True)
         raise typer.Exit(1) from None
 
@@ -240,5 +241,14 @@ def set_tuning(
     try:
         typer.echo(json.dumps(AdminClient(running).settings(_parse_settings(pairs)), indent=2))
     except EmulatorRequestFailed as failure:
-        typer.echo(f"pgflex: {failure.body}", err=True)
+        message = _error_message(failure.body)
+        typer.echo(f"pgflex: the emulator refused the settings (none changed): {message}", err=True)
         raise typer.Exit(1) from None
+
+
+def _error_message(body: str) -> str:
+    """The message of an ARM error envelope, else the body as it came."""
+    try:
+        return str(json.loads(body)["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return body

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from dataclasses import asdict, dataclass, field, fields
@@ -17,6 +18,17 @@ DEFAULT_TENANT = "00000000-0000-0000-0000-0000000000aa"
 # The running emulator's address and CA, in its state dir. Here rather than in server.py, so that
 # finding a running emulator (client.py) does not import the server.
 RUNTIME_FILE = "emulator.json"
+LOCK_FILE = "emulator.lock"  # held by the emulator process while it runs (instance.py)
+# The environment the emulator process gets from whoever starts it, by name, and nothing else: pipeline secrets
+# (PGFLEX_ADMIN_PASSWORD, DB_PASSWORD, AZURE_CLIENT_SECRET, ...) must not sit in /proc/<pid>/environ of a
+# long-lived process. Also LC_*. PYTHONPATH lets it import pgflex as its parent did; the PGFLEX_ ones are the
+# settings it reads itself. PostgreSQL gets less still (dataplane/cluster.py).
+EMULATOR_ENVIRONMENT = ("PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PYTHONPATH", PORT_ENV, STATE_DIR_ENV)
+
+
+def allowed_environment(names: tuple[str, ...] = EMULATOR_ENVIRONMENT) -> dict[str, str]:
+    """The variables of this process's environment named in ``names``, plus the locale's LC_*."""
+    return {key: value for key, value in os.environ.items() if key in names or key.startswith("LC_")}
 
 
 def default_state_dir() -> Path:
@@ -45,20 +57,45 @@ def default_port() -> int:
     return port
 
 
-_INVALID = object()
+# Bounds of every numeric tuning value (inclusive). Zero or a negative page size would make list loops spin
+# forever; NaN or an hour of latency per request would hang every client.
+LIMITS: dict[str, tuple[float, float]] = {
+    "latency_ms": (0, 60_000),
+    "operation_seconds": (0, 3_600),
+    "retry_after_seconds": (0, 3_600),
+    "page_size": (1, 10_000),
+    "rate_throttled": (0, 1),
+    "rate_server_error": (0, 1),
+    "rate_server_busy": (0, 1),
+    "rate_dropped": (0, 1),
+    "rate_operation_failed": (0, 1),
+}
 
 
-def _coerce_like(current: Any, value: Any, *, optional: bool) -> Any:
-    """``value`` converted to the type of ``current``, or _INVALID. bool is not an int here."""
-    if value is None:
-        return None if optional else _INVALID
-    if isinstance(value, bool) or isinstance(current, bool):
-        return value if isinstance(value, bool) and isinstance(current, bool) else _INVALID
-    if isinstance(current, float) and isinstance(value, int | float):
-        return float(value)
-    if (isinstance(current, int) or optional) and isinstance(value, int):
-        return value
-    return _INVALID
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _checked(name: str, current: Any, value: Any) -> tuple[Any, str | None]:
+    """``value`` as the type of ``current`` and within LIMITS, or a problem. bool is never a number here."""
+    if name == "seed":
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value, None
+        return None, f"setting 'seed' must be a whole number or null, not {_shown(value)}"
+    if isinstance(current, bool):
+        if isinstance(value, bool):
+            return value, None
+        return None, f"setting '{name}' must be true or false, not {_shown(value)}"
+    whole = isinstance(current, int)
+    if isinstance(value, bool) or not isinstance(value, int | float) or (whole and not isinstance(value, int)):
+        kind = "a whole number" if whole else "a number"
+        return None, f"setting '{name}' must be {kind}, not {_shown(value)}"
+    low, high = LIMITS[name]
+    if (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
+        kind = "a whole number" if whole else "a number"
+        return None, f"setting '{name}' must be {kind} from {low:g} to {high:g}, not {_shown(value)}"
+    return (int(value) if whole else float(value)), None
 
 
 @dataclass
@@ -88,23 +125,26 @@ class Tuning:
         return data
 
     def update(self, changes: dict[str, Any]) -> list[str]:
-        """Apply changes; returns problems instead of raising so the caller can answer 400."""
+        """Apply changes, all or none; returns problems instead of raising so the caller can answer 400."""
         known = {f.name for f in fields(self) if f.name != "rng"}
         problems = []
+        accepted: dict[str, Any] = {}
         for name, value in changes.items():
             if name not in known:
-                problems.append(f"unknown setting '{name}'")
+                problems.append(f"unknown setting '{name}' (known: {', '.join(sorted(known))})")
                 continue
-            coerced = _coerce_like(getattr(self, name), value, optional=name == "seed")
-            if coerced is _INVALID:
-                problems.append(f"setting '{name}' has the wrong type")
-            elif name.startswith("rate_") and not 0.0 <= float(coerced) <= 1.0:
-                problems.append(f"setting '{name}' must be between 0 and 1")
+            checked, problem = _checked(name, getattr(self, name), value)
+            if problem is not None:
+                problems.append(problem)
             else:
-                setattr(self, name, coerced)
-        if "seed" in changes:
+                accepted[name] = checked
+        if problems:
+            return problems
+        for name, value in accepted.items():
+            setattr(self, name, value)
+        if "seed" in accepted:
             self.rng.seed(self.seed)
-        return problems
+        return []
 
     def chance(self, rate: float) -> bool:
         return rate > 0 and self.rng.random() < rate
