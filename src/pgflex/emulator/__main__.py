@@ -10,7 +10,8 @@ import logging
 import sys
 
 from .daemon import settings_from_json
-from .ports import EXIT_PORT_IN_USE, PortInUse
+from .ports import EXIT_PORT_IN_USE, EXIT_REFUSED, PortInUse
+from .statedir import StateDirRefused
 
 
 def main(argv: list[str]) -> int:
@@ -28,6 +29,9 @@ def main(argv: list[str]) -> int:
     except PortInUse as failure:
         print(f"pgflex emulator: {failure}", file=sys.stderr)
         return EXIT_PORT_IN_USE
+    except StateDirRefused as refused:
+        print(f"pgflex emulator: {refused}", file=sys.stderr)
+        return EXIT_REFUSED
     return 0
 
 

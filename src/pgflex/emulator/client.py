@@ -7,7 +7,6 @@ Standard library only, and never the server's modules (uvicorn, the ARM app, the
 from __future__ import annotations
 
 import json
-import os
 import ssl
 import urllib.error
 import urllib.parse
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import instance
 from .settings import DEFAULT_SUBSCRIPTION, RUNTIME_FILE
 
 ARM_RESOURCE = "https://management.azure.com/"
@@ -35,6 +35,7 @@ class RunningEmulator:
     base_url: str
     ca_root: Path
     trust_bundle: Path
+    identity: str = ""  # boot and start time of the process (instance.process_identity)
 
     @property
     def identity_endpoint(self) -> str:
@@ -59,36 +60,25 @@ class RunningEmulator:
 
 
 def find(state_dir: Path) -> RunningEmulator | None:
-    """The emulator serving ``state_dir``, if its process is alive."""
+    """The emulator serving ``state_dir``: the live process holding its lock, as ``emulator.json`` names it.
+
+    A pid alone proves nothing (a zombie, or another process that got the pid after a crash); see instance.py.
+    """
     try:
         info = json.loads((state_dir / RUNTIME_FILE).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        pid, identity = int(info["pid"]), str(info["process"])
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
-    if not _alive(int(info["pid"])):
+    if not instance.lock_is_held(state_dir) or instance.process_identity(pid) != identity:
         return None
     return RunningEmulator(
         state_dir=state_dir,
-        pid=int(info["pid"]),
+        pid=pid,
         base_url=str(info["base_url"]),
         ca_root=Path(info["ca_root"]),
         trust_bundle=Path(info["trust_bundle"]),
+        identity=identity,
     )
-
-
-def _alive(pid: int) -> bool:
-    # An emulator started by this very process stays a zombie until reaped; reap it here.
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class AdminClient:

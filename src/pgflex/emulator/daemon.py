@@ -10,9 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+from . import instance, statedir
 from .client import AdminClient, RunningEmulator, find
-from .ports import EXIT_PORT_IN_USE, PortInUse, check_port_free
-from .settings import EmulatorSettings
+from .ports import EXIT_PORT_IN_USE, EXIT_REFUSED, PortInUse, check_port_free
+from .settings import EmulatorSettings, allowed_environment
+from .statedir import StateDirRefused
 
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 60.0
@@ -54,7 +56,10 @@ def settings_from_json(text: str) -> EmulatorSettings:
 
 
 def start(settings: EmulatorSettings) -> RunningEmulator:
-    """Start the emulator in the background (or return the one already serving this state dir)."""
+    """Start the emulator in the background (or return the one already serving this state dir).
+
+    The process gets an allow-listed environment (settings.EMULATOR_ENVIRONMENT) and umask 077.
+    """
     running = find(settings.state_dir)
     if running is not None:
         return running
@@ -62,21 +67,34 @@ def start(settings: EmulatorSettings) -> RunningEmulator:
         check_port_free(settings.host, settings.port)
     except PortInUse as failure:
         raise EmulatorPortInUse(str(failure)) from None
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        statedir.prepare(settings.state_dir, data_plane=settings.tuning.data_plane)
+    except StateDirRefused as refused:
+        raise EmulatorStartFailed(str(refused)) from None
     log_path = settings.state_dir / "emulator.log"
-    with log_path.open("ab") as log:
+    log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
         process = subprocess.Popen(
             [sys.executable, "-m", "pgflex.emulator", "serve-json", settings_to_json(settings)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
+            env=allowed_environment(),
+            umask=statedir.UMASK,
             start_new_session=True,  # outlives the shell that started it
         )
+    finally:
+        os.close(log)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            raced = find(settings.state_dir)
+            if raced is not None:  # another start got there first; it serves the same state
+                return raced
             if process.returncode == EXIT_PORT_IN_USE:  # taken since the check above
                 raise EmulatorPortInUse(str(PortInUse(settings.host, settings.port)))
+            if process.returncode == EXIT_REFUSED:  # its last line says why, in one line
+                raise EmulatorStartFailed(_tail(log_path, 1).removeprefix("pgflex emulator: "))
             raise EmulatorStartFailed(
                 f"the emulator exited with status {process.returncode}; see {log_path}:\n{_tail(log_path)}"
             )
@@ -89,17 +107,19 @@ def start(settings: EmulatorSettings) -> RunningEmulator:
 
 
 def stop(state_dir: Path) -> bool:
-    """Stop the emulator serving ``state_dir``; False when none was running."""
+    """Stop the emulator serving ``state_dir``; False when none was running. Signals no other process."""
     running = find(state_dir)
     if running is None:
         return False
-    os.kill(running.pid, signal.SIGTERM)
+    if not instance.send_signal(running.pid, running.identity, signal.SIGTERM):
+        return False  # it ended meanwhile
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        if find(state_dir) is None:
+        if instance.process_identity(running.pid) != running.identity:
+            instance.reap(running.pid)
             return True
         time.sleep(0.05)
-    os.kill(running.pid, signal.SIGKILL)
+    instance.send_signal(running.pid, running.identity, signal.SIGKILL)
     return True
 
 

@@ -33,8 +33,15 @@ class NetnsError(OSError):
 
 
 def _ip(*args: str) -> None:
+    # umask 022 rather than the emulator's 077: ip may create the system's /run/netns, which others read too.
     result = subprocess.run(
-        ["ip", *args], capture_output=True, text=True, timeout=_IP_TIMEOUT_S, check=False, stdin=subprocess.DEVNULL
+        ["ip", *args],
+        capture_output=True,
+        text=True,
+        timeout=_IP_TIMEOUT_S,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        umask=0o022,
     )
     if result.returncode != 0:
         raise NetnsError(f"ip {' '.join(args)} failed: {(result.stdout + result.stderr).strip()}")

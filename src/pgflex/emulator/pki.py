@@ -5,7 +5,7 @@ Azure's chain has three links: a public root (DigiCert Global Root G2 or Microso
 emulator mirrors that shape so that clients exercise real chain building: the root is the only
 thing a client trusts, servers present leaf plus intermediate.
 
-Files live in ``<state>/pki``; private keys are written 0600 and never leave that folder.
+Files live in ``<state>/pki`` (0700), written 0600; private keys never leave that folder.
 """
 
 from __future__ import annotations
@@ -40,17 +40,13 @@ class IssuedCertificate:
 
 
 def _write_private(path: Path, data: bytes) -> None:
+    """0600 from the first byte. Certificates too: they live in the emulator's private state directory, and a
+    server's in a folder PostgreSQL's account owns, where a planted link must not redirect the write (O_EXCL)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
-    tmp.replace(path)
-
-
-def _write_public(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    tmp.chmod(0o644)
     tmp.replace(path)
 
 
@@ -130,8 +126,7 @@ class CertificateAuthority:
     def _ensure(self) -> None:
         if self.root_cert_path.exists() and self._intermediate_key_path.exists():
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.folder.chmod(0o755)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         root_key = _new_key()
         root_name = _name(ROOT_NAME)
         root = _ca_certificate(root_key, root_name, root_key, root_name, ROOT_VALIDITY, path_length=1)
@@ -146,11 +141,11 @@ class CertificateAuthority:
         )
         # The root key is only needed to sign the intermediate; like a real offline root it is not kept.
         _write_private(self._intermediate_key_path, _pem_key(intermediate_key))
-        _write_public(self.intermediate_cert_path, intermediate.public_bytes(serialization.Encoding.PEM))
+        _write_private(self.intermediate_cert_path, intermediate.public_bytes(serialization.Encoding.PEM))
         root_pem = root.public_bytes(serialization.Encoding.PEM)
         # certifi's roots plus ours: one bundle that trusts both real Azure and the emulator.
-        _write_public(self.trust_bundle_path, Path(certifi.where()).read_bytes() + b"\n" + root_pem)
-        _write_public(self.root_cert_path, root_pem)
+        _write_private(self.trust_bundle_path, Path(certifi.where()).read_bytes() + b"\n" + root_pem)
+        _write_private(self.root_cert_path, root_pem)
 
     def issue_server_certificate(self, host_names: list[str], folder: Path, stem: str) -> IssuedCertificate:
         """Issue a TLS server certificate for ``host_names`` (DNS names or IP addresses)."""
@@ -202,5 +197,5 @@ class CertificateAuthority:
             serialization.Encoding.PEM
         )
         _write_private(key_path, _pem_key(key))
-        _write_public(cert_path, chain)
+        _write_private(cert_path, chain)
         return IssuedCertificate(cert_path=cert_path, key_path=key_path)

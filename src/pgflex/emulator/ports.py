@@ -46,3 +46,6 @@ def check_port_free(host: str, port: int) -> None:
 # How the background process (``python -m pgflex.emulator serve-json``) tells daemon.start that its port was
 # taken between daemon.start's check and its own bind.
 EXIT_PORT_IN_USE = 3
+# How it says that it refused to start (an unsafe state directory, or another emulator serving it): the last line
+# of its log says why.
+EXIT_REFUSED = 4

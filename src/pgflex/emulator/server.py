@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import instance, statedir
 from .arm.app import DroppedConnection, EmulatorApp, current_transport
 from .arm.auth import Identity
 from .models.backend import Backend
@@ -63,7 +64,10 @@ def load_runtime(settings_or_dir: EmulatorSettings | Path) -> ServerRuntime | No
 def _runtime_file(state_dir: Path, info: dict[str, Any]) -> Iterator[None]:
     path = state_dir / RUNTIME_FILE
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info))
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(info))
     tmp.replace(path)
     try:
         yield
@@ -78,8 +82,10 @@ def serve(settings: EmulatorSettings) -> None:
     import uvicorn
 
     state_dir = settings.state_dir
-    state_dir.mkdir(parents=True, exist_ok=True)
-    sock = bind_listener(settings.host, settings.port)  # first: a taken port fails before any other work
+    os.umask(statedir.UMASK)  # nothing this process creates is readable by other accounts
+    statedir.prepare(state_dir, data_plane=settings.tuning.data_plane)
+    instance.hold_lock(state_dir)  # until this process exits, however it exits
+    sock = bind_listener(settings.host, settings.port)  # before any other work: a taken port fails fast
     ca = CertificateAuthority(state_dir / "pki")
     https = ca.issue_server_certificate([settings.host, "localhost"], state_dir / "pki", HTTPS_CERT_STEM)
     port = sock.getsockname()[1]
@@ -112,6 +118,7 @@ def serve(settings: EmulatorSettings) -> None:
     )
     info = {
         "pid": os.getpid(),
+        "process": instance.process_identity(os.getpid()),
         "host": settings.host,
         "port": port,
         "base_url": base_url,
