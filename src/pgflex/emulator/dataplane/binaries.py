@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,14 +152,28 @@ def _trusted_control(text: str) -> str:
     return "\n".join([*kept, "trusted = true", ""])
 
 
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
 def _build_extension_dir(system_dir: Path, shadow_dir: Path) -> None:
-    shadow_dir.mkdir(parents=True)
+    shadow_dir.mkdir(mode=0o700, parents=True)
     for entry in system_dir.iterdir():
         stem = entry.name.removesuffix(".control")
         if entry.name.endswith(".control") and stem not in NEVER_TRUSTED:
-            (shadow_dir / entry.name).write_text(_trusted_control(entry.read_text()))
+            _write_new(shadow_dir / entry.name, _trusted_control(entry.read_text()).encode(), 0o600)
         else:
             (shadow_dir / entry.name).symlink_to(entry)
+
+
+def _private_dirs(base: Path, folder: Path) -> None:
+    """``folder`` and whatever is missing between ``base`` and it, each 0700 (mkdir's parents ignore the mode)."""
+    current = base
+    for part in folder.relative_to(base).parts:
+        current = current / part
+        current.mkdir(mode=0o700, exist_ok=True)
 
 
 def _build_shadow(install: PostgresInstall, dirs: tuple[Path, Path, Path], target: Path) -> None:
@@ -168,31 +183,36 @@ def _build_shadow(install: PostgresInstall, dirs: tuple[Path, Path, Path], targe
     shadow_bin = target / bindir.relative_to(prefix)
     shadow_share = target / sharedir.relative_to(prefix)
     shadow_pkglib = target / pkglibdir.relative_to(prefix)
-    shadow_bin.mkdir(parents=True)
+    target.mkdir(mode=0o700)
+    _private_dirs(target, shadow_bin)
+    _private_dirs(target, shadow_share)
     for entry in install.bindir.iterdir():
         if entry.name == "postgres":
-            shutil.copy2(entry.resolve(), shadow_bin / "postgres")  # a copy: symlinks are resolved
+            # A copy (PostgreSQL resolves symlinks to find itself), executable by its owner only.
+            _write_new(shadow_bin / "postgres", entry.resolve().read_bytes(), 0o700)
         else:
             (shadow_bin / entry.name).symlink_to(entry)
-    shadow_share.mkdir(parents=True)
     for entry in sharedir.iterdir():
         if entry.name == "extension":
             _build_extension_dir(entry, shadow_share / "extension")
         else:
             (shadow_share / entry.name).symlink_to(entry)
     if not shadow_pkglib.exists():
-        shadow_pkglib.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(target, shadow_pkglib.parent)
         shadow_pkglib.symlink_to(pkglibdir)
-    # Every user (the ``postgres`` account when we are root) must be able to traverse and read it.
-    for folder, _subdirs, _files in os.walk(target):
-        Path(folder).chmod(0o755)
 
 
 _shadow_lock = threading.Lock()
 
 
-def ensure_shadow_install(install: PostgresInstall, root: Path) -> ShadowInstall:
-    """Build (once) and return the shadow install for ``install`` under ``root/pg-<major>``."""
+def ensure_shadow_install(
+    install: PostgresInstall, root: Path, give_away: Callable[[Path], None] = lambda _path: None
+) -> ShadowInstall:
+    """Build (once) and return the shadow install for ``install`` under ``root/pg-<major>``.
+
+    Private (0700 directories, 0600 files, the binary 0700); ``give_away`` hands the built tree to the account that
+    runs PostgreSQL.
+    """
     dirs = _compiled_dirs(install)
     if dirs is None:
         log.warning("pg_config missing for %s: extensions stay untrusted for the admin", install.bindir)
@@ -204,7 +224,7 @@ def ensure_shadow_install(install: PostgresInstall, root: Path) -> ShadowInstall
             scratch = root / f".pg-{install.major}.building-{os.getpid()}"
             shutil.rmtree(scratch, ignore_errors=True)
             _build_shadow(install, dirs, scratch)
+            give_away(scratch)
             shutil.rmtree(target, ignore_errors=True)
             scratch.rename(target)
-            target.chmod(0o755)
     return ShadowInstall(postgres=postgres, trusted_extensions=True)

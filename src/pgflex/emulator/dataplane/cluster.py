@@ -30,6 +30,7 @@ from psycopg import sql
 
 from pgflex.emulator.dataplane import config
 from pgflex.emulator.dataplane.binaries import PostgresInstall
+from pgflex.emulator.statedir import unreachable_reason
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ START_TIMEOUT_S = 60
 _SOCKET_NAME_RESERVE = len("/.s.PGSQL.65535.lock")
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes; keep a margin
 TEMPLATE_SOCKET_PORT = 5432  # the template listens on no TCP port; this only names its socket
+# The whole environment of initdb, pg_ctl and postgres, with LC_ALL=C.UTF-8 (TZ: initdb's default time zone).
+POSTGRES_ENVIRONMENT = ("PATH", "TZ")
 
 
 class DataPlaneError(RuntimeError):
@@ -77,24 +80,23 @@ class RunAs:
                 os.chown(Path(folder) / entry, self.uid, self.gid, follow_symlinks=False)
 
     def make_dir(self, path: Path, mode: int = 0o700) -> Path:
-        path.mkdir(parents=True, exist_ok=True)
-        path.chmod(mode)
+        path.mkdir(mode=mode, parents=True, exist_ok=True)
+        path.chmod(mode)  # an existing one too
         self.own(path)
         return path
 
-    def grant_traverse(self, path: Path) -> None:
-        """Let the PostgreSQL account reach ``path``: add only the search bit where it is missing."""
+    def require_reachable(self, path: Path) -> None:
+        """DataPlaneError unless the PostgreSQL account can reach ``path``; no permission is changed to get there."""
         if not self.switch:
             return
-        for folder in [path, *path.parents]:
-            mode = folder.stat().st_mode
-            if not mode & stat.S_IXOTH:
-                log.info("granting o+x on %s so that PostgreSQL (as %s) can reach its files", folder, self.user)
-                folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+        reason = unreachable_reason(path, pwd.getpwuid(self.uid))
+        if reason is not None:
+            raise DataPlaneError(reason)
 
     def run(self, args: Sequence[str | Path], *, cwd: Path, timeout: float = 120) -> str:
         """Run a PostgreSQL program as the PostgreSQL account; raise with its output on failure."""
-        env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+        # Named variables only: nothing the emulator's caller exported (passwords, tokens) reaches PostgreSQL.
+        env = {key: os.environ[key] for key in POSTGRES_ENVIRONMENT if key in os.environ}
         env["LC_ALL"] = "C.UTF-8"
         result = subprocess.run(
             [str(arg) for arg in args],
@@ -324,7 +326,7 @@ class Cluster:
             )
             for name, vartype, context, enumvals, min_val, max_val in rows
         ]
-        config.write_atomically(path, json.dumps([asdict(spec) for spec in specs]), mode=0o644)
+        config.write_atomically(path, json.dumps([asdict(spec) for spec in specs]))
 
 
 def load_settings(path: Path) -> dict[str, config.SettingSpec]:

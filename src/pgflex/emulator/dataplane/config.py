@@ -236,9 +236,13 @@ def render_ident(os_users: Iterable[str]) -> str:
 
 
 def write_atomically(path: Path, text: str, *, mode: int = 0o600, owner: tuple[int, int] | None = None) -> None:
-    """Write via a temporary file and rename, so PostgreSQL never reads half a file."""
+    """Write via a temporary file and rename, so PostgreSQL never reads half a file.
+
+    The folder may belong to PostgreSQL's account: a link planted at the temporary name is refused, not followed.
+    """
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
         handle.flush()

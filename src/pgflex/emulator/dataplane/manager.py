@@ -1,6 +1,8 @@
 """The data plane: one real PostgreSQL per emulated Flexible Server.
 
-Layout under ``root``::
+Layout under ``root`` (``<state>/dataplane``): directories 0700 and owned by PostgreSQL's account (``postgres``
+when the emulator is root), files 0600 (the emulator's own, such as server.json, stay the emulator's): nothing
+there is readable by any other account, and nothing outside the state directory needs a permission changed::
 
     pg-<major>/              shadow install (copied postgres binary, trusted extension control files)
     template-<major>/data    a stopped, bootstrapped cluster that new servers copy (reflink where possible)
@@ -31,7 +33,6 @@ import json
 import logging
 import re
 import shutil
-import stat
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -131,10 +132,10 @@ class DataPlane:
         self.use_template = use_template  # False only to compare against initdb (see the benchmark)
         self._installs = discover_installs(postgres_bin)
         self._run_as = RunAs.detect()
-        (self.root / "servers").mkdir(parents=True, exist_ok=True)
-        self.root.chmod(stat.S_IMODE(self.root.stat().st_mode) | 0o755)
-        (self.root / "servers").chmod(0o755)
-        self._run_as.grant_traverse(self.root)
+        # PostgreSQL's account owns the whole tree (0700); the emulator, root or that same account, reaches it anyway.
+        self._run_as.make_dir(self.root)
+        self._run_as.make_dir(self.root / "servers")
+        self._run_as.require_reachable(self.root)
         self._guard = threading.Lock()
         self._server_locks: dict[str, threading.RLock] = {}
         self._major_locks: dict[int, threading.Lock] = {}
@@ -291,8 +292,7 @@ class DataPlane:
         if str(install.major) != version.strip():
             log.info("PostgreSQL %s is not installed; server %s uses %s", version, name, install.major)
         shadow = self._shadow(install)
-        folder = self._server_dir(name)
-        folder.mkdir(mode=0o755)
+        folder = self._run_as.make_dir(self._server_dir(name))
         placed = network if self._no_isolation is None else None  # without isolation: loopback, as public ones
         record = ServerRecord(
             name=name,
@@ -326,7 +326,7 @@ class DataPlane:
                 return target
             scratch = self.root / f".template-{install.major}.building"
             shutil.rmtree(scratch, ignore_errors=True)
-            scratch.mkdir(mode=0o755)
+            self._run_as.make_dir(scratch)
             self._build_cluster(scratch, install, shadow)
             (scratch / ".complete").touch()
             shutil.rmtree(target, ignore_errors=True)
@@ -493,7 +493,7 @@ class DataPlane:
         )
 
     def _shadow(self, install: PostgresInstall) -> ShadowInstall:
-        return ensure_shadow_install(install, self.root)
+        return ensure_shadow_install(install, self.root, self._run_as.own_tree)
 
     def _server_dir(self, name: str) -> Path:
         if not _SERVER_NAME_RE.match(name):
@@ -578,7 +578,7 @@ def _upsert_admin(cluster: Cluster, login: str, password: str) -> None:
     """The Azure administrator: LOGIN, CREATEDB, CREATEROLE, member of azure_pg_admin, never superuser."""
     # The control plane hands over a verifier already (it never stores passwords); PostgreSQL takes one as is.
     verifier = password if password.startswith("SCRAM-SHA-256$") else scram_verifier(password)
-    secret = sql.Literal(verifier or password)
+    secret = sql.Literal(verifier)
     role = sql.Identifier(login)
     exists = login in cluster.query_column("SELECT rolname FROM pg_roles")
     verb = sql.SQL("ALTER") if exists else sql.SQL("CREATE")

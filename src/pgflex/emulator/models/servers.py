@@ -561,9 +561,8 @@ class Servers:
 
 def sealed(password: str) -> str:
     """What the state file keeps until the data plane has set the password: its SCRAM verifier, as
-    PostgreSQL stores it, never the password (only a non-ASCII one, which PostgreSQL normalises before
-    hashing, stays as given)."""
-    return scram_verifier(password) or password
+    PostgreSQL stores it, never the password, whatever its characters (SASLprep is done as PostgreSQL does)."""
+    return scram_verifier(password)
 
 
 def _check_login(login: Any) -> None:
