@@ -27,6 +27,7 @@ from pathlib import Path
 UMASK = 0o077  # the emulator process's umask: nothing it creates is readable by other accounts
 POSTGRES_ACCOUNT = "postgres"  # PostgreSQL refuses to run as root; a root emulator runs it as this account
 DATAPLANE_DIR = "dataplane"
+SYSTEM_TEST = ("/usr/bin/test", "/bin/test")
 
 
 class StateDirRefused(RuntimeError):
@@ -109,7 +110,8 @@ def unreachable_reason(path: Path, account: pwd.struct_passwd) -> str | None:
 
     The kernel decides, in a child running as that account; the modes then name the directory that stops it.
     """
-    probe = shutil.which("test") or "/usr/bin/test"
+    # The system's own test(1) first: it runs as another account, so not whatever PATH finds first.
+    probe = next((p for p in SYSTEM_TEST if Path(p).exists()), None) or shutil.which("test") or "test"
     result = subprocess.run(
         [probe, "-x", str(path)],
         user=account.pw_uid,
