@@ -55,8 +55,9 @@ def _too_large(file: str, size: int | None) -> SpecError:
 
 def parse_yaml(text: str, file: str) -> Any:
     """The one YAML document in `text` as ruamel.yaml round-trip objects (which keep every position)."""
+    # More characters than the limit is more bytes too; only a shorter text needs encoding to tell.
     if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
-        raise _too_large(file, len(text.encode("utf-8", "surrogatepass")))
+        raise _too_large(file, None)
     yaml = YAML(typ="rt")
     yaml.Scanner = _BoundedScanner
     yaml.Composer = _BoundedComposer
