@@ -88,6 +88,24 @@ class ServerIsNotReady(Conflict):
         super().__init__(f"Server '{server}' is not ready for the operation; its state is '{state}'.")
 
 
+class RequestTooLarge(ArmError):
+    """Resource Manager's limit on a request's content: 4 MB."""
+
+    status = 413
+    code = "RequestContentTooLarge"
+
+    def __init__(self) -> None:
+        super().__init__("The request content size exceeds the maximum size of 4 MB.")
+
+
+class RequestHeadTooLarge(ArmError):
+    status = 431
+    code = "RequestHeaderFieldsTooLarge"
+
+    def __init__(self) -> None:
+        super().__init__("The request line and headers exceed the maximum size of 16 KB.")
+
+
 class TooManyRequests(ArmError):
     status = 429
     code = "TooManyRequests"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import instance, statedir
-from .arm.app import DroppedConnection, EmulatorApp, current_transport
+from .arm.app import MAX_HEAD_BYTES, DroppedConnection, EmulatorApp, current_transport
 from .arm.auth import Identity
 from .models.backend import Backend
 from .models.context import ServerRuntime
@@ -24,6 +25,19 @@ log = logging.getLogger("pgflex.emulator")
 
 HTTPS_CERT_STEM = "https"
 
+# Connection limits, through uvicorn's settings (a request's body is limited in arm/app.py: 4 MB).
+# Open connections at once, idle ones included: beyond, uvicorn answers 503. Room for several pgflex runs at
+# their largest --parallelism (64 connections each) and SDK clients besides.
+MAX_CONNECTIONS = 256
+# A request's line and headers together: arm.app.MAX_HEAD_BYTES (16 KB), which bounds h11's buffer for an
+# incomplete event too (past it, 400 and the connection closed). The emulator's tokens are under 1 KB.
+MAX_REQUEST_HEAD_BYTES = MAX_HEAD_BYTES
+# A connection idle this long is closed: between requests (uvicorn's keep-alive) and before its first one.
+IDLE_CONNECTION_SECONDS = 5
+# After an answer given before the body was read (401, 413), uvicorn reads and drops the rest of the body so
+# that the client sees the answer and may reuse the connection; past this much, the connection is cut.
+DISCARDED_BODY_BYTES = 8 * 1024 * 1024
+
 
 class _QuietDroppedConnections(logging.Filter):
     """Injected connection drops are intended; keep them out of the error log."""
@@ -32,12 +46,27 @@ class _QuietDroppedConnections(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
 
 
-def _transport_aware_protocol() -> type:
-    """uvicorn's h11 protocol, telling the app which connection a request came on (to drop it)."""
+def _emulator_protocol() -> type:
+    """uvicorn's h11 protocol, telling the app which connection a request came on (to drop it), and bounding
+    what a connection may cost before and after its requests."""
+    import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    class TransportAwareH11Protocol(H11Protocol):
+    class EmulatorH11Protocol(H11Protocol):
+        _discarding: object = None  # the request whose unread body is being dropped
+        _discarded = 0
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)  # type: ignore[arg-type]
+            # uvicorn arms its keep-alive timeout after each answer only: without this, a connection that
+            # never sends a request would hold its place (of MAX_CONNECTIONS) for ever.
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
         def data_received(self, data: bytes) -> None:
+            if self._over_discard_limit(len(data)):
+                return
             # Request tasks are created in here and copy the current context.
             token = current_transport.set(self.transport)
             try:
@@ -45,7 +74,25 @@ def _transport_aware_protocol() -> type:
             finally:
                 current_transport.reset(token)
 
-    return TransportAwareH11Protocol
+        def _over_discard_limit(self, size: int) -> bool:
+            """Whether this data is past what is dropped of a body after its request was answered."""
+            cycle = self.cycle
+            if cycle is None or not cycle.response_complete or self.conn.their_state is not h11.SEND_BODY:
+                return False
+            if self.transport.is_closing():
+                return True
+            if self._discarding is not cycle:
+                self._discarding, self._discarded = cycle, 0
+            self._discarded += size
+            if self._discarded <= DISCARDED_BODY_BYTES:
+                return False
+            if self.transport.get_write_buffer_size():
+                self.transport.close()  # the answer is still on its way: let it go first
+            else:
+                self.transport.abort()  # close() would wait for TLS's close_notify while the peer still sends
+            return True
+
+    return EmulatorH11Protocol
 
 
 def load_runtime(settings_or_dir: EmulatorSettings | Path) -> ServerRuntime | None:
@@ -110,7 +157,11 @@ def serve(settings: EmulatorSettings) -> None:
         app,
         ssl_certfile=str(https.cert_path),
         ssl_keyfile=str(https.key_path),
-        http=_transport_aware_protocol(),
+        http=_emulator_protocol(),
+        ws="none",  # no WebSocket upgrades: nothing here speaks it
+        limit_concurrency=MAX_CONNECTIONS,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        timeout_keep_alive=IDLE_CONNECTION_SECONDS,
         log_level="warning",
         lifespan="on",
         access_log=False,

@@ -1,6 +1,10 @@
-"""The ASGI application: authentication, latency and faults, throttling, routing, recording.
+"""The ASGI application: authentication, request limits, latency and faults, throttling, routing, recording.
 
 ``create_app`` receives everything it uses; there is no global state.
+
+Every request but the public ones (the identity endpoint, the cloud metadata) is authenticated from its
+headers before a byte of its body is read, with the audience of the part it addresses; a body is then read
+up to Resource Manager's 4 MB and refused (413) beyond, from Content-Length before reading or as it streams.
 """
 
 from __future__ import annotations
@@ -22,13 +26,16 @@ from ..errors import (
     InvalidRequest,
     MethodNotAllowed,
     MissingApiVersion,
+    RequestHeadTooLarge,
+    RequestTooLarge,
     RouteNotFound,
     ServerBusy,
     TooManyRequests,
+    Unauthorized,
 )
 from ..models.backend import Backend
 from . import keyvault, wire
-from .auth import Identity, Principal
+from .auth import ARM_AUDIENCES, Identity, Principal
 from .routes import MethodNotAllowedError, router
 from .throttle import Throttle, kind_of
 from .wire import Call, Response
@@ -44,6 +51,11 @@ IDENTITY_PATH = "/msi/token"
 # Public on real Resource Manager too: clients (az cloud register) read it before they have a token.
 METADATA_PATH = "/metadata/endpoints"
 ADMIN_PREFIX = "/_emulator"
+# Resource Manager's limit on a request's content; Key Vault's requests (a secret is at most 25 KB) share it.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+# A request's line and headers together. The server stops reading a head past it (server.py gives h11 this
+# limit), but h11 checks only what is still incomplete: a head that arrives whole is measured here.
+MAX_HEAD_BYTES = 16 * 1024
 SECRET_KEYS = {"administratorLoginPassword", "access_token", "password"}
 
 
@@ -140,11 +152,13 @@ class EmulatorApp:
             return
         if scope["type"] != "http":
             return
-        body = await _read_body(receive)
+        if _head_size(scope) > MAX_HEAD_BYTES:
+            await _send(send, wire.error(RequestHeadTooLarge()))
+            return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path = scope["path"]
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-        response = await self._respond(scope["method"], path, query, headers, body, send)
+        response = await self._respond(scope["method"], path, query, headers, receive, send)
         if response is not None:
             await _send(send, response)
 
@@ -160,21 +174,26 @@ class EmulatorApp:
                 return
 
     async def _respond(
-        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], raw: bytes, send: Send
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        receive: Receive,
+        send: Send,
     ) -> Response | None:
         try:
+            # Public, and answered from the request's head: a body sent along is never read.
             if path == IDENTITY_PATH:
                 self.stats["identity"] += 1
                 return wire.ok(self.identity.issue(headers.get("x-identity-header"), query.get("resource")))
             if path == METADATA_PATH and method == "GET":
                 return wire.ok(cloud_metadata(self.base_url))
             if path.startswith(keyvault.PREFIX):
-                self.stats["keyvault"] += 1
-                return keyvault.respond(
-                    self.backend, self.identity, method, path, query, headers.get("authorization"), raw
-                )
-            principal = self.identity.authenticate(headers.get("authorization"))
-            body = _parse_json(raw)
+                return await self._keyvault(method, path, query, headers, receive)
+            # Resource Manager's routes and the admin endpoint (AdminClient asks for Resource Manager's token).
+            principal = self.identity.authenticate(headers.get("authorization"), ARM_AUDIENCES)
+            body = _parse_json(await _read_body(receive, headers))
             if path.startswith(ADMIN_PREFIX):
                 return self._admin(method, path[len(ADMIN_PREFIX) :], query, body)
         except ArmError as failure:
@@ -186,6 +205,16 @@ class EmulatorApp:
                 response.body = None  # HEAD answers carry headers only
             self.recorder.write(call, response)
         return response
+
+    async def _keyvault(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], receive: Receive
+    ) -> Response:
+        self.stats["keyvault"] += 1
+        try:
+            self.identity.authenticate(headers.get("authorization"), keyvault.AUDIENCES)
+        except Unauthorized as failure:
+            return keyvault.challenge(failure.message)
+        return keyvault.respond(self.backend, method, path, query, await _read_body(receive, headers))
 
     async def _arm(self, call: Call, principal: Principal, send: Send) -> Response | None:
         tuning = self.backend.tuning
@@ -291,13 +320,33 @@ class EmulatorApp:
         raise RouteNotFound(f"No admin endpoint {method} {ADMIN_PREFIX}{path}.")
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+async def _read_body(receive: Receive, headers: dict[str, str], limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request's body, or ``RequestTooLarge`` (413) past ``limit``: from Content-Length before a byte is
+    read, else as a chunked body streams in, so that no more than ``limit`` (and one piece) is ever held.
+
+    The server (uvicorn) stops reading a connection while more than 64 KB of its body waits unread, and
+    discards what arrives after the answer; see ``server.py`` for how much.
+    """
+    declared = headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:  # h11 has checked it is one number
+        raise RequestTooLarge()
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge()
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+def _head_size(scope: Scope) -> int:
+    """The size of the request's line and headers, as they came."""
+    line = len(scope["method"]) + len(scope.get("raw_path", b"")) + len(scope.get("query_string", b"")) + 16
+    return line + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
 
 
 def _parse_json(raw: bytes) -> Any:

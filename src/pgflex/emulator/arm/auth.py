@@ -11,10 +11,12 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,24 @@ from ..errors import InvalidRequest, Unauthorized
 from ..settings import DEFAULT_TENANT
 
 TOKEN_LIFETIME_SECONDS = 3600
+# Azure AD tolerates five minutes of clock difference on 'exp' and 'nbf'.
+CLOCK_SKEW_SECONDS = 300
 ISSUER = f"https://sts.windows.net/{DEFAULT_TENANT}/"
 # The emulator's one managed identity.
 PRINCIPAL_ID = "00000000-0000-0000-0000-0000000000bb"
+# The audiences each part of the emulator accepts. Resource Manager's are those real Resource Manager
+# accepts: azure-identity asks for 'https://management.azure.com' (the scope without '/.default'), az for
+# the first audience of /metadata/endpoints. The admin endpoint takes them too: AdminClient asks for
+# Resource Manager's token.
+ARM_AUDIENCES = frozenset(
+    {
+        "https://management.azure.com/",
+        "https://management.azure.com",
+        "https://management.core.windows.net/",
+        "https://management.core.windows.net",
+    }
+)
+KEY_VAULT_AUDIENCES = frozenset({"https://vault.azure.net", "https://vault.azure.net/"})
 
 
 @dataclass(frozen=True)
@@ -86,16 +103,20 @@ class Identity:
             "client_id": PRINCIPAL_ID,
         }
 
-    def authenticate(self, authorization: str | None) -> Principal:
+    def authenticate(self, authorization: str | None, audiences: frozenset[str]) -> Principal:
+        """The principal of a valid bearer token for one of ``audiences``; else ``Unauthorized`` (a 401).
+
+        Everything is checked, as Azure AD's tokens are by Resource Manager and Key Vault: signature and
+        algorithm, issuer, audience, expiry and not-before (with a few minutes of clock skew), and the
+        type of each claim. Nothing a token holds can make this raise anything else.
+        """
         if not authorization:
             raise Unauthorized("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("InvalidAuthenticationToken", "The access token is invalid: expected 'Bearer <token>'.")
         claims = self._verify(token.strip())
-        if int(claims.get("exp", 0)) < time.time():
-            raise Unauthorized("ExpiredAuthenticationToken", "The access token has expired.")
-        return Principal(object_id=str(claims.get("oid")), tenant_id=str(claims.get("tid")))
+        return _check_claims(claims, audiences, time.time())
 
     def _sign(self, claims: dict[str, Any]) -> str:
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
@@ -104,17 +125,92 @@ class Identity:
         return f"{header}.{payload}.{_b64(signature)}"
 
     def _verify(self, token: str) -> dict[str, Any]:
-        invalid = Unauthorized("InvalidAuthenticationToken", "The access token is invalid.")
+        """The claims of a token signed with our key. The signature is checked before anything is parsed, so
+        nothing from a stranger reaches the JSON decoder."""
         parts = token.split(".")
         if len(parts) != 3:
-            raise invalid
-        expected = hmac.new(self._key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+            raise _invalid("it is not a JSON Web Token")
         try:
-            if not hmac.compare_digest(expected, _unb64(parts[2])):
-                raise invalid
-            claims = json.loads(_unb64(parts[1]))
-        except (ValueError, json.JSONDecodeError):
-            raise invalid from None
-        if not isinstance(claims, dict):
-            raise invalid
+            signed = f"{parts[0]}.{parts[1]}".encode("ascii")
+            signature = _unb64(parts[2])
+        except ValueError:  # also UnicodeError and binascii.Error
+            raise _invalid("it is not a JSON Web Token") from None
+        expected = hmac.new(self._key, signed, hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, signature):
+            raise _invalid("its signature does not verify")
+        header, claims = _decoded(parts[0]), _decoded(parts[1])
+        if header.get("alg") != "HS256":
+            raise _invalid("its signing algorithm is not the one the emulator signs with")
         return claims
+
+
+def _invalid(reason: str) -> Unauthorized:
+    return Unauthorized("InvalidAuthenticationToken", f"The access token is invalid: {reason}.")
+
+
+def _decoded(part: str) -> dict[str, Any]:
+    """A JWT segment's JSON object (after the signature verified)."""
+    try:
+        value = json.loads(_unb64(part))
+    except (ValueError, RecursionError):  # ValueError covers bad base64, UTF-8 and JSON
+        raise _invalid("it is not a JSON Web Token") from None
+    if not isinstance(value, dict):
+        raise _invalid("it is not a JSON Web Token")
+    return value
+
+
+def _time_claim(claims: dict[str, Any], name: str) -> float:
+    value = claims.get(name)
+    problem = _invalid(f"its '{name}' claim is missing or not a number")
+    if isinstance(value, bool) or not isinstance(value, int | float):  # bool is an int in Python
+        raise problem
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise problem from None
+    if not math.isfinite(number):  # JSON's Infinity and 1e999 decode to infinity
+        raise problem
+    return number
+
+
+def _check_claims(claims: dict[str, Any], audiences: frozenset[str], now: float) -> Principal:
+    issuer = claims.get("iss")
+    if issuer != ISSUER:
+        raise Unauthorized(
+            "InvalidAuthenticationTokenTenant",
+            f"The access token is from the wrong issuer '{_shown(issuer)}'. It must be '{ISSUER}'.",
+        )
+    audience = claims.get("aud")
+    if not isinstance(audience, str) or audience not in audiences:
+        allowed = ", ".join(f"'{a}'" for a in sorted(audiences))
+        raise Unauthorized(
+            "InvalidAuthenticationTokenAudience",
+            f"The access token has been obtained for wrong audience or resource '{_shown(audience)}'. "
+            f"It should exactly match one of the allowed audiences {allowed}.",
+        )
+    expires, not_before = _time_claim(claims, "exp"), _time_claim(claims, "nbf")
+    if expires + CLOCK_SKEW_SECONDS < now:
+        raise Unauthorized(
+            "ExpiredAuthenticationToken",
+            f"The access token expired at {_utc(expires)}, before the current time {_utc(now)}.",
+        )
+    if not_before - CLOCK_SKEW_SECONDS > now:
+        raise _invalid(f"it is not valid before {_utc(not_before)}; the current time is {_utc(now)}")
+    object_id, tenant_id = claims.get("oid"), claims.get("tid")
+    if not isinstance(object_id, str) or not isinstance(tenant_id, str):
+        raise _invalid("its 'oid' or 'tid' claim is missing or not a string")
+    return Principal(object_id=object_id, tenant_id=tenant_id)
+
+
+def _shown(value: Any) -> str:
+    """A claim as an error message quotes it: a short string, or the kind of value it is."""
+    if isinstance(value, str):
+        return value if len(value) <= 200 else value[:200] + "..."
+    return "(missing)" if value is None else f"({type(value).__name__})"
+
+
+def _utc(timestamp: float) -> str:
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):  # beyond what a date can hold
+        return str(timestamp)

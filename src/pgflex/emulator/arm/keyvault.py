@@ -3,8 +3,8 @@ to the emulator's address.
 
 Not Resource Manager: no ARM faults, throttling or recording apply here (recorded exchanges are checked
 against the ARM specification, and a secret's value has no place in a record file). Authentication is
-Key Vault's challenge protocol: a request without a valid bearer token gets 401 with a
-``WWW-Authenticate`` challenge, from which the SDK learns the tenant and the scope to ask a token for.
+Key Vault's challenge protocol: a request without a valid bearer token for Key Vault's audience gets 401
+with a ``WWW-Authenticate`` challenge, from which the SDK learns the tenant and the scope to ask a token for.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from ..models.backend import Backend
 from ..models.keyvault import bad_parameter
 from ..settings import DEFAULT_TENANT
 from . import wire
-from .auth import Identity
+from .auth import KEY_VAULT_AUDIENCES
 from .wire import Response
 
 PREFIX = "/keyvault/"
+# Tokens for Key Vault only: a Resource Manager token is refused, as by a real vault.
+AUDIENCES = KEY_VAULT_AUDIENCES
 SECRET_PATH = re.compile(r"^/keyvault/(?P<vault>[A-Za-z0-9-]{3,24})/secrets/(?P<name>[^/]+)(?:/(?P<version>[^/]*))?/?$")
 # The challenge of the public cloud's vaults; the SDK's ChallengeAuthPolicy parses exactly these two fields.
 CHALLENGE = (
@@ -29,20 +31,9 @@ CHALLENGE = (
 )
 
 
-def respond(
-    backend: Backend,
-    identity: Identity,
-    method: str,
-    path: str,
-    query: dict[str, str],
-    authorization: str | None,
-    raw: bytes,
-) -> Response:
-    """Answer one Key Vault request. Authentication comes first: the SDK's first request is a bare probe."""
-    try:
-        identity.authenticate(authorization)
-    except Unauthorized as failure:
-        return challenge(failure.message)
+def respond(backend: Backend, method: str, path: str, query: dict[str, str], raw: bytes) -> Response:
+    """Answer one authenticated Key Vault request (the app authenticates first, with ``AUDIENCES``, and
+    answers a failure with ``challenge``: the SDK's first request is a bare probe)."""
     try:
         return _dispatch(backend, method, path, query, _json(raw))
     except ArmError as failure:
