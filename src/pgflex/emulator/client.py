@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -81,22 +82,33 @@ def find(state_dir: Path) -> RunningEmulator | None:
     )
 
 
+TOKEN_RENEWAL_SECONDS = 300.0
+
+
 class AdminClient:
     def __init__(self, emulator: RunningEmulator, timeout: float = 10.0) -> None:
         self.emulator = emulator
         self._timeout = timeout
         self._context = ssl.create_default_context(cafile=str(emulator.ca_root))
-        self._token: str | None = None
+        self._tokens: dict[str, tuple[str, float]] = {}  # resource -> (token, expires_on)
 
-    def token(self) -> str:
-        if self._token is None:
-            query = urllib.parse.urlencode({"api-version": "2019-08-01", "resource": ARM_RESOURCE})
+    def token(self, resource: str = ARM_RESOURCE) -> str:
+        """A token from the emulator's identity endpoint for ``resource`` (Resource Manager's by default),
+        renewed five minutes before it expires, as azure-identity does."""
+        return self.token_and_expiry(resource)[0]
+
+    def token_and_expiry(self, resource: str = ARM_RESOURCE) -> tuple[str, float]:
+        cached = self._tokens.get(resource)
+        if cached is None or cached[1] - time.time() < TOKEN_RENEWAL_SECONDS:
+            query = urllib.parse.urlencode({"api-version": "2019-08-01", "resource": resource})
             request = urllib.request.Request(
                 f"{self.emulator.identity_endpoint}?{query}",
                 headers={"X-IDENTITY-HEADER": self.emulator.identity_header},
             )
-            self._token = str(self._open(request)["access_token"])
-        return self._token
+            answer = self._open(request)
+            cached = (str(answer["access_token"]), float(answer["expires_on"]))
+            self._tokens[resource] = cached
+        return cached
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
