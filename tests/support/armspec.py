@@ -751,6 +751,10 @@ class ArmSpec:
         if operation is None:
             return [f"no operation in the spec or the route tables matches {method.upper()} {path}"]
         declared = operation.responses.get(str(status))
+        if method.upper() == "HEAD" and status >= 400 and (declared is not None or "default" in operation.responses):
+            # A HEAD response never has a body (RFC 9110 9.3.2), so not the error envelope either: a throttled
+            # or failed existence check is judged by its status alone.
+            return []
         if declared is None:
             return self._undeclared_status_problems(operation, status, body)
         problems = self._body_problems(declared, body)
