@@ -46,7 +46,7 @@ def apply(
     successful apply, and its failure is ``ExitCode.VERIFY_FAILED``, not an apply failure."""
     env = spec if isinstance(spec, Environment) else load_spec(spec)
     clients = clients or connect(env.cloud, env.subscription)
-    to_run = saved_plan or engine.plan(env, clients=clients, parallelism=parallelism, verify=verify_tls)
+    to_run = saved_plan or engine.plan(env, clients=clients, parallelism=parallelism, verify=verify_tls, retry=retry)
     if to_run.errors:
         return ApplyReport(to_run)
     result: ApplyResult | None = None

@@ -8,7 +8,6 @@ when none runs, with its managed-identity endpoint and CA.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,7 +15,7 @@ from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
-from pgflex.emulator.client import AdminClient, RunningEmulator
+from pgflex.emulator.client import ARM_RESOURCE, AdminClient, RunningEmulator
 
 if TYPE_CHECKING:
     # Imported where a client is first built: azure-mgmt-network alone takes about 0.2 s to import, and
@@ -43,7 +42,8 @@ DEFAULT_POLLING_INTERVAL = 2.0
 
 
 class RequestCounter(SansIOHTTPPolicy[Any, Any]):
-    """Counts Resource Manager requests (retries included), for reports and benchmarks."""
+    """Counts Resource Manager requests as they go out (each retry and each status poll is one), for reports
+    and benchmarks. It sits among the per-retry policies, so it counts what is sent, whoever retries."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -69,8 +69,10 @@ class EmulatorCredential(TokenCredential):
         self._admin = AdminClient(emulator)
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        token = self._admin.token()
-        return AccessToken(token, int(time.time()) + 3000)
+        # The audience the client asks for: Key Vault's for a SecretClient, Resource Manager's otherwise.
+        resource = scopes[0].removesuffix("/.default") if scopes else ARM_RESOURCE
+        token, expires_on = self._admin.token_and_expiry(resource)
+        return AccessToken(token, int(expires_on))
 
 
 class AzureClients:
@@ -186,7 +188,10 @@ def connect(
 ) -> AzureClients:
     """Clients for one subscription of one cloud (``local`` = the embedded emulator)."""
     counter = RequestCounter()
-    options: dict[str, Any] = {"per_call_policies": [counter]}
+    # One retry policy, pgflex's (pgflex.azure.retry), owns every retry: azure-core's own RetryPolicy would
+    # otherwise retry 429 and 5xx up to 3 times (10 in all) inside each attempt, multiplying attempts, adding
+    # its own backoff (up to 120 s) outside pgflex's cap, and hiding how many requests a failure took.
+    options: dict[str, Any] = {"per_retry_policies": [counter], "retry_total": 0}
     emulator = None
     verify: str | bool = True
     if cloud == "local":

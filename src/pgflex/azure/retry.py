@@ -3,6 +3,14 @@
 Transient: the service's busy codes (ServerBusy, ServerIsBusy, ServerIsNotReady), 429 (after its
 Retry-After), 5xx, dropped connections and long-running operations that ended with an internal
 error. Anything else fails at once with a message naming the server and the operation.
+
+This policy owns every retry of every Resource Manager request pgflex sends, reads and writes alike:
+pgflex's clients switch azure-core's own RetryPolicy off (see pgflex.azure.clients), so one request the
+service refuses is one attempt here, and the error that ends a call says how many attempts it took.
+Long-running operations (:meth:`RetryPolicy.finish`) are retried at three levels, each request under
+this policy: the initial request, each status poll (resumed from the poller's continuation token, so a
+throttled poll never sends the write again), and the operation itself when it ended Failed with a
+transient code.
 """
 
 from __future__ import annotations
@@ -10,27 +18,46 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from pgflex.spec import PgflexError
 
+if TYPE_CHECKING:
+    from azure.core.polling import LROPoller
+
 T = TypeVar("T")
+OnRetry = Callable[[BaseException, float], None]
 
 BUSY_CODES = {"ServerBusy", "ServerIsBusy", "ServerIsNotReady", "OperationInProgress", "AnotherOperationInProgress"}
 TRANSIENT_OPERATION_CODES = {"InternalServerError", "ServiceUnavailable", "Timeout", "TooManyRequests"}
 
 
 class AzureOperationError(PgflexError):
-    """An Azure operation failed for good (after retries, or at once when retrying cannot help)."""
+    """An Azure operation failed for good (after retries, or at once when retrying cannot help).
 
-    def __init__(self, server: str, operation: str, cause: BaseException) -> None:
+    ``server`` is the server's name, or the scope (``environment``) of an environment-wide request;
+    ``attempts`` counts the requests made for it; ``gave_up`` says the last failure was transient, so the
+    policy stopped (attempts or deadline spent), not the service refusing for good.
+    """
+
+    def __init__(
+        self, server: str, operation: str, cause: BaseException, attempts: int = 1, *, gave_up: bool = False
+    ) -> None:
         self.server = server
         self.operation = operation
         self.cause = cause
-        super().__init__(f"{server}: {operation} failed: {describe(cause)}")
+        self.attempts = attempts
+        self.gave_up = gave_up
+        if gave_up:
+            tries = "attempt" if attempts == 1 else "attempts"
+            message = f"{server}: {operation}: gave up after {attempts} {tries}: {describe(cause)}"
+        else:
+            after = f" (attempt {attempts})" if attempts > 1 else ""
+            message = f"{server}: {operation} failed{after}: {describe(cause)}"
+        super().__init__(message)
 
 
 def describe(error: BaseException) -> str:
@@ -96,13 +123,26 @@ class RetryPolicy:
         server: str,
         operation: str,
         function: Callable[[], T],
-        on_retry: Callable[[BaseException, float], None] | None = None,
+        on_retry: OnRetry | None = None,
     ) -> T:
+        """``function()``, again after each transient failure; AzureOperationError when it fails for good.
+
+        ``function`` should send its requests whole: a paged list read inside it, not returned lazily, so that
+        a page the service refuses is retried too.
+        """
+
         def before_sleep(state: RetryCallState) -> None:
             if on_retry is not None and state.outcome is not None and state.next_action is not None:
                 error = state.outcome.exception()
                 if error is not None:
                     on_retry(error, state.next_action.sleep)
+
+        attempts = 0
+
+        def attempt() -> T:
+            nonlocal attempts
+            attempts += 1
+            return function()
 
         retrying = Retrying(
             retry=retry_if_exception(is_transient),
@@ -112,9 +152,52 @@ class RetryPolicy:
             reraise=True,
         )
         try:
-            return retrying(function)
+            return retrying(attempt)
         except (HttpResponseError, ServiceRequestError, ServiceResponseError) as error:
-            raise AzureOperationError(server, operation, error) from error
+            raise AzureOperationError(server, operation, error, attempts, gave_up=is_transient(error)) from error
+
+    def finish(
+        self,
+        server: str,
+        operation: str,
+        begin: Callable[..., LROPoller[Any]],
+        *args: Any,
+        on_retry: OnRetry | None = None,
+    ) -> Any:
+        """Start a long-running operation with ``begin(*args)`` and wait for its result.
+
+        A status poll that fails transiently is polled again from the continuation token (the write is not
+        sent again); an operation that ended Failed with a transient code, or whose initial request failed
+        transiently, is started again. ``begin`` is an SDK ``begin_*`` method: it takes ``continuation_token``.
+        """
+
+        def start_and_wait() -> Any:
+            first: list[LROPoller[Any]] = [begin(*args)]
+            token = first[0].continuation_token()
+
+            def wait() -> Any:
+                poller = first.pop() if first else begin(*args, continuation_token=token)
+                try:
+                    return poller.result()
+                except HttpResponseError as error:
+                    if error.status_code is not None and error.status_code < 400:
+                        raise _OperationEnded(error) from error  # the operation's verdict, not a failed poll
+                    raise
+
+            try:
+                return self.call(server, f"{operation} (waiting for it)", wait, on_retry)
+            except _OperationEnded as ended:
+                raise ended.error from None
+
+        return self.call(server, operation, start_and_wait, on_retry)
+
+
+class _OperationEnded(Exception):
+    """A long-running operation ended Failed or Canceled: polling again cannot change that."""
+
+    def __init__(self, error: HttpResponseError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 NO_WAIT = RetryPolicy(initial_seconds=0.0, max_seconds=0.0)

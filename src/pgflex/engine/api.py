@@ -26,14 +26,18 @@ def plan(
     parallelism: int = 8,
     verify: bool = True,
     parameter_strategy: ParameterStrategy = "auto",
+    retry: RetryPolicy | None = None,
 ) -> Plan:
     """Observe the environment and return what it would take to match the spec (read-only).
 
-    ``verify`` adds sslinfo to ``azure.extensions``, which ``pgflex verify`` needs on the server.
+    ``verify`` adds sslinfo to ``azure.extensions``, which ``pgflex verify`` needs on the server. ``retry``
+    governs every read, as it governs apply's writes (default: ``RetryPolicy()``).
     """
     env = _environment(spec)  # validated completely before any Azure call
     clients = clients or connect(env.cloud, env.subscription)
-    return plan_now(env, clients, parallelism=parallelism, verify=verify, parameter_strategy=parameter_strategy)
+    return plan_now(
+        env, clients, parallelism=parallelism, verify=verify, parameter_strategy=parameter_strategy, retry=retry
+    )
 
 
 def drift(spec: Environment | str | Path, **options: object) -> Plan:
@@ -59,7 +63,7 @@ def apply(
     """
     env = _environment(spec)
     clients = clients or connect(env.cloud, env.subscription)
-    to_run = saved_plan or plan(env, clients=clients, parallelism=parallelism, verify=verify)
+    to_run = saved_plan or plan(env, clients=clients, parallelism=parallelism, verify=verify, retry=retry)
     return apply_plan(
         env,
         clients,

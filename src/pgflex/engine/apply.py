@@ -5,6 +5,9 @@ write waits for its operation to finish and the server to be Ready before the ne
 changes of a server go in one PATCH; static parameters share one restart, at the end, as
 ``restart`` allows. Every write is read back. The plan is recomputed at the end, and whatever
 still differs is reported as an error.
+
+Every request, read or write, goes through one RetryPolicy (pgflex.azure.retry): the plan's reads, each
+write, each status poll of a long-running operation, each read-back, and the final re-plan.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pgflex.azure.clients import AzureClients
-from pgflex.azure.retry import RetryPolicy
+from pgflex.azure.retry import AzureOperationError, OnRetry, RetryPolicy, describe
 from pgflex.azure.secrets import resolve_password
 from pgflex.spec import Environment, PgflexError, PrivateAccess, Server
 
@@ -125,15 +128,23 @@ class Applier:
         result.writes = self.clients.counter.writes - writes_before
         return result
 
-    def _step(self, scope: str, operation: str, function: Callable[[], Any]) -> Any:
-        self.progress(Event(scope, operation, Phase.STARTED))
-
+    def _on_retry(self, scope: str, operation: str) -> OnRetry:
         def on_retry(error: BaseException, sleep: float) -> None:
-            from pgflex.azure.retry import describe
-
             self.progress(Event(scope, operation, Phase.RETRY, f"{describe(error)}; again in {sleep:.1f}s"))
 
-        value = self.retry.call(scope, operation, function, on_retry)
+        return on_retry
+
+    def _step(self, scope: str, operation: str, function: Callable[[], Any]) -> Any:
+        """One request (a read, or a write answered at once), retried by the policy."""
+        self.progress(Event(scope, operation, Phase.STARTED))
+        value = self.retry.call(scope, operation, function, self._on_retry(scope, operation))
+        self.progress(Event(scope, operation, Phase.DONE))
+        return value
+
+    def _operation(self, scope: str, operation: str, begin: Callable[..., Any], *args: Any) -> Any:
+        """One long-running write: started, polled to its end, every request retried by the policy."""
+        self.progress(Event(scope, operation, Phase.STARTED))
+        value = self.retry.finish(scope, operation, begin, *args, on_retry=self._on_retry(scope, operation))
         self.progress(Event(scope, operation, Phase.DONE))
         return value
 
@@ -154,12 +165,13 @@ class Applier:
                 "location": env.location,
                 "properties": {"addressSpace": {"addressPrefixes": change.after["addressPrefixes"]}},
             }
-            self._step(
+            self._operation(
                 scope,
                 f"{change.action} virtual network {change.name}",
-                lambda: clients.network.virtual_networks.begin_create_or_update(
-                    group, change.name, wire(body)
-                ).result(),
+                clients.network.virtual_networks.begin_create_or_update,
+                group,
+                change.name,
+                wire(body),
             )
         elif change.kind is Kind.SUBNET:
             vnet, subnet = change.name.split("/", 1)
@@ -169,33 +181,40 @@ class Applier:
                     "delegations": [{"name": "flexibleServers", "properties": {"serviceName": POSTGRES_DELEGATION}}],
                 }
             }
-            self._step(
+            self._operation(
                 scope,
                 f"{change.action} subnet {change.name}",
-                lambda: clients.network.subnets.begin_create_or_update(group, vnet, subnet, wire(body)).result(),
+                clients.network.subnets.begin_create_or_update,
+                group,
+                vnet,
+                subnet,
+                wire(body),
             )
         elif change.kind is Kind.PRIVATE_DNS_ZONE:
-            self._step(
+            self._operation(
                 scope,
                 f"create private DNS zone {change.name}",
-                # Private DNS zones are global resources.
-                lambda: clients.dns.private_zones.begin_create_or_update(
-                    group, change.name, wire({"location": "global"})
-                ).result(),
+                clients.dns.private_zones.begin_create_or_update,
+                group,
+                change.name,
+                wire({"location": "global"}),  # private DNS zones are global resources
             )
         elif change.kind is Kind.PRIVATE_DNS_ZONE_LINK:
             zone, vnet = change.name.rsplit("/", 1)
-            vnet_id = clients.network.virtual_networks.get(group, vnet).id
+            read = clients.network.virtual_networks.get
+            vnet_id = self.retry.call(scope, f"read virtual network {vnet}", lambda: read(group, vnet)).id
             body = {
                 "location": "global",
                 "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False},
             }
-            self._step(
+            self._operation(
                 scope,
                 f"link zone {zone} to {vnet}",
-                lambda: clients.dns.virtual_network_links.begin_create_or_update(
-                    group, zone, vnet, wire(body)
-                ).result(),
+                clients.dns.virtual_network_links.begin_create_or_update,
+                group,
+                zone,
+                vnet,
+                wire(body),
             )
 
     # Servers
@@ -235,11 +254,8 @@ class Applier:
     def _create_server(self, server: Server, password: str) -> None:
         body = server_create_body(self.env, server, password, self._network_ids(server))
         group = self.env.resource_group
-        self._step(
-            server.name,
-            "create server",
-            lambda: self.clients.postgres.servers.begin_create_or_update(group, server.name, wire(body)).result(),
-        )
+        begin = self.clients.postgres.servers.begin_create_or_update
+        self._operation(server.name, "create server", begin, group, server.name, wire(body))
         self._wait_ready(server.name)
 
     def _update_server(self, server: Server, changes: list[Change]) -> None:
@@ -262,10 +278,8 @@ class Applier:
         group = self.env.resource_group
         fields = ", ".join(c.name.split(".", 1)[1] for c in changes)
         # One PATCH for every property: each write holds the server for minutes on Azure.
-        self._step(
-            server.name,
-            f"update {fields}",
-            lambda: self.clients.postgres.servers.begin_update(group, server.name, wire(patch)).result(),
+        self._operation(
+            server.name, f"update {fields}", self.clients.postgres.servers.begin_update, group, server.name, wire(patch)
         )
         self._wait_ready(server.name)
 
@@ -274,10 +288,8 @@ class Applier:
         group = self.env.resource_group
         configurations = self.clients.postgres.configurations
         body: dict[str, Any] = {"properties": {"value": value, "source": "user-override"}}
-        self._step(
-            server.name,
-            f"set {name} = {value!r}",
-            lambda: configurations.begin_update(group, server.name, name, wire(body)).result(),
+        self._operation(
+            server.name, f"set {name} = {value!r}", configurations.begin_update, group, server.name, name, wire(body)
         )
         self._wait_ready(server.name)
         # Read back: a parameter can report success without being persisted (bicep-registry-modules #7270).
@@ -291,19 +303,21 @@ class Applier:
         group = self.env.resource_group
         rules = self.clients.postgres.firewall_rules
         if change.action is Action.DELETE:
-            self._step(
-                server.name,
-                f"delete firewall rule {change.name}",
-                lambda: rules.begin_delete(group, server.name, change.name).result(),
+            self._operation(
+                server.name, f"delete firewall rule {change.name}", rules.begin_delete, group, server.name, change.name
             )
         else:
             body: dict[str, Any] = {
                 "properties": {"startIpAddress": change.after["start"], "endIpAddress": change.after["end"]}
             }
-            stored = self._step(
+            stored = self._operation(
                 server.name,
                 f"{change.action} firewall rule {change.name}",
-                lambda: rules.begin_create_or_update(group, server.name, change.name, wire(body)).result(),
+                rules.begin_create_or_update,
+                group,
+                server.name,
+                change.name,
+                wire(body),
             )
             if (stored.start_ip_address, stored.end_ip_address) != (change.after["start"], change.after["end"]):
                 raise PgflexError(f"{server.name}: firewall rule {change.name} reads back differently")
@@ -316,11 +330,8 @@ class Applier:
             self.progress(Event(server.name, "restart", Phase.NOTE, detail))
             return
         group = self.env.resource_group
-        self._step(
-            server.name,
-            f"restart for {', '.join(pending)}",
-            lambda: self.clients.postgres.servers.begin_restart(group, server.name).result(),
-        )
+        restart = self.clients.postgres.servers.begin_restart
+        self._operation(server.name, f"restart for {', '.join(pending)}", restart, group, server.name)
         self._wait_ready(server.name)
         result.restarted.append(server.name)
 
@@ -416,7 +427,7 @@ def apply_plan(
     """
     passwords = passwords_for(env, plan, clients)
     if check_stale:
-        current = plan_now(env, clients, parallelism=parallelism, verify=verify)
+        current = plan_now(env, clients, parallelism=parallelism, verify=verify, retry=retry)
         if current.fingerprint != plan.fingerprint:
             raise StalePlanError(
                 f"the plan is stale: what it observed has changed since it was made ({plan.fingerprint[:19]} → "
@@ -427,5 +438,13 @@ def apply_plan(
     applier = Applier(env, clients, restart=restart, progress=progress, retry=retry, parallelism=parallelism)
     result = applier.run(plan, passwords)
     # Nothing written: the plan it ran is still the truth. Otherwise look again, and report what differs.
-    result.final_plan = plan_now(env, clients, parallelism=parallelism, verify=verify) if result.writes else plan
+    if not result.writes:
+        result.final_plan = plan
+        return result
+    try:
+        result.final_plan = plan_now(env, clients, parallelism=parallelism, verify=verify, retry=retry)
+    except AzureOperationError as error:
+        # The writes are done and stay in the result; what is unknown is whether the environment matches.
+        writes = f"{result.writes} write request(s)"
+        result.failures.append(f"the final re-plan after {writes} could not read the environment: {error}")
     return result

@@ -1,23 +1,21 @@
-"""Destroy: delete what an environment made, servers first. Only on explicit request."""
+"""Destroy: delete what an environment made, servers first. Only on explicit request.
+
+Each deletion is a long-running operation under pgflex's RetryPolicy: the DELETE, every status poll
+(resumed, never re-sent, after a throttled or failed poll) and the operation itself.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
 from pgflex.azure.clients import AzureClients
-from pgflex.azure.retry import RetryPolicy
+from pgflex.azure.retry import AzureOperationError, RetryPolicy
 from pgflex.spec import Environment, PrivateAccess
 
 from .apply import Event, Phase, Progress
-
-
-def _finish(begin: Callable[..., Any], *args: str) -> Any:
-    """Start a deletion and wait for it."""
-    return begin(*args).result()
 
 
 def destroy_environment(
@@ -29,11 +27,13 @@ def destroy_environment(
     group = env.resource_group
     deleted: list[str] = []
 
-    def delete(scope: str, what: str, call: Callable[[], Any]) -> None:
+    def delete(scope: str, what: str, begin: Callable[..., Any], *args: str) -> None:
         report(Event(scope, f"delete {what}", Phase.STARTED))
         try:
-            retry.call(scope, f"delete {what}", call)
-        except ResourceNotFoundError:
+            retry.finish(scope, f"delete {what}", begin, *args)
+        except AzureOperationError as error:
+            if not isinstance(error.cause, ResourceNotFoundError):
+                raise
             report(Event(scope, f"delete {what}", Phase.NOTE, "already gone"))
             return
         deleted.append(what)
@@ -42,7 +42,7 @@ def destroy_environment(
     postgres, network, dns = clients.postgres, clients.network, clients.dns
     for server in env.servers:
         name = server.name
-        delete(name, f"server {name}", partial(_finish, postgres.servers.begin_delete, group, name))
+        delete(name, f"server {name}", postgres.servers.begin_delete, group, name)
     links: list[tuple[str, str]] = []
     zones: list[str] = []
     subnets: list[tuple[str, str]] = []
@@ -59,13 +59,13 @@ def destroy_environment(
             subnets.append((created_subnet.vnet, created_subnet.name))
     for zone, vnet in dict.fromkeys(links):
         what = f"zone link {zone}/{vnet}"
-        delete("environment", what, partial(_finish, dns.virtual_network_links.begin_delete, group, zone, vnet))
+        delete("environment", what, dns.virtual_network_links.begin_delete, group, zone, vnet)
     for zone in dict.fromkeys(zones):
-        delete("environment", f"private DNS zone {zone}", partial(_finish, dns.private_zones.begin_delete, group, zone))
+        delete("environment", f"private DNS zone {zone}", dns.private_zones.begin_delete, group, zone)
     for vnet, subnet in dict.fromkeys(subnets):
         what = f"subnet {vnet}/{subnet}"
-        delete("environment", what, partial(_finish, network.subnets.begin_delete, group, vnet, subnet))
+        delete("environment", what, network.subnets.begin_delete, group, vnet, subnet)
     for vnet in dict.fromkeys(v for v, _ in subnets):
         what = f"virtual network {vnet}"
-        delete("environment", what, partial(_finish, network.virtual_networks.begin_delete, group, vnet))
+        delete("environment", what, network.virtual_networks.begin_delete, group, vnet)
     return deleted

@@ -2,6 +2,10 @@
 
 Per server: one GET of the server, its managed parameters (targeted GETs, or the paged list when
 that takes fewer calls), one list of firewall rules. Network objects once per environment.
+
+Every read goes through pgflex's RetryPolicy, as writes do (azure-core's own retries are off in pgflex's
+clients): a read the service keeps refusing ends in an AzureOperationError that names the server (or
+``environment``), the read and how many attempts it took.
 """
 
 from __future__ import annotations
@@ -9,11 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from azure.core.exceptions import ResourceNotFoundError
 
 from pgflex.azure.clients import AzureClients
+from pgflex.azure.retry import RetryPolicy
 from pgflex.concurrency import map_concurrently
 from pgflex.spec import Environment, PrivateAccess, Server
 
@@ -23,6 +28,8 @@ from .desired import desired_parameters
 # which replays the official list): 5 calls for the whole list.
 CATALOGUE_PAGES = math.ceil(415 / 100)
 ParameterStrategy = Literal["auto", "targeted", "list"]
+ENVIRONMENT = "environment"  # the scope of reads that belong to no one server
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -77,16 +84,23 @@ def observe(
     *,
     parallelism: int = 8,
     parameter_strategy: ParameterStrategy = "auto",
+    retry: RetryPolicy | None = None,
 ) -> Observed:
+    policy = retry or RetryPolicy()
     before = clients.counter.total
-    group_exists = bool(clients.resources.resource_groups.check_existence(env.resource_group))
+    group = env.resource_group
+    group_exists = policy.call(
+        ENVIRONMENT,
+        f"check resource group {group}",
+        lambda: bool(clients.resources.resource_groups.check_existence(group)),
+    )
     if group_exists:
         servers = map_concurrently(
-            lambda s: observe_server(env, clients, s, parameter_strategy),
+            lambda s: observe_server(env, clients, s, parameter_strategy, policy),
             env.servers,
             parallelism,
         )
-        network = observe_network(env, clients)
+        network = observe_network(env, clients, policy)
     else:  # nothing can exist in a missing resource group
         servers = [ObservedServer(name=s.name, exists=False) for s in env.servers]
         network = _absent_network(env)
@@ -103,11 +117,13 @@ def observe_server(
     clients: AzureClients,
     server: Server,
     strategy: ParameterStrategy = "auto",
+    retry: RetryPolicy | None = None,
 ) -> ObservedServer:
+    policy = retry or RetryPolicy()
     postgres = clients.postgres
-    try:
-        found = postgres.servers.get(env.resource_group, server.name)
-    except ResourceNotFoundError:
+    group = env.resource_group
+    found = policy.call(server.name, "read server", lambda: _or_none(postgres.servers.get, group, server.name))
+    if found is None:
         return ObservedServer(name=server.name, exists=False)
     network = found.network
     ha = found.high_availability
@@ -129,9 +145,12 @@ def observe_server(
     # azure.extensions is read even without verify, so the observed state (and a plan's fingerprint)
     # does not depend on the flag.
     names = sorted(desired_parameters(server, verify=True))
-    parameters = _observe_parameters(clients, env.resource_group, server.name, names, strategy)
+    parameters = _observe_parameters(clients, group, server.name, names, strategy, policy)
     rules: dict[str, tuple[str, str]] = {}
-    for rule in postgres.firewall_rules.list_by_server(env.resource_group, server.name):
+    listed = policy.call(
+        server.name, "list firewall rules", lambda: list(postgres.firewall_rules.list_by_server(group, server.name))
+    )
+    for rule in listed:
         if rule.name is not None:
             rules[rule.name] = (str(rule.start_ip_address), str(rule.end_ip_address))
     return ObservedServer(
@@ -145,14 +164,21 @@ def observe_server(
 
 
 def _observe_parameters(
-    clients: AzureClients, group: str, server: str, names: list[str], strategy: ParameterStrategy
+    clients: AzureClients,
+    group: str,
+    server: str,
+    names: list[str],
+    strategy: ParameterStrategy,
+    policy: RetryPolicy,
 ) -> dict[str, ObservedParameter]:
     configurations = clients.postgres.configurations
     if strategy == "list" or (strategy == "auto" and len(names) > CATALOGUE_PAGES):
         wanted = set(names)
-        found = [c for c in configurations.list_by_server(group, server) if c.name in wanted]
+        # Every page inside the retried call: a page refused halfway reads the list again from the start.
+        listed = policy.call(server, "list parameters", lambda: list(configurations.list_by_server(group, server)))
+        found = [c for c in listed if c.name in wanted]
     else:
-        found = [configurations.get(group, server, name) for name in names]
+        found = [_read_parameter(policy, configurations, group, server, name) for name in names]
     return {
         str(c.name): ObservedParameter(
             value=str(c.value or ""),
@@ -163,6 +189,18 @@ def _observe_parameters(
         )
         for c in found
     }
+
+
+def _read_parameter(policy: RetryPolicy, configurations: Any, group: str, server: str, name: str) -> Any:
+    return policy.call(server, f"read parameter {name}", lambda: configurations.get(group, server, name))
+
+
+def _or_none(read: Callable[..., T], *args: str) -> T | None:
+    """``read(*args)``, or None when the resource does not exist (a fact, not a failure to retry)."""
+    try:
+        return read(*args)
+    except ResourceNotFoundError:
+        return None
 
 
 def sdk_text(value: object) -> str:
@@ -190,8 +228,9 @@ def _absent_network(env: Environment) -> ObservedNetwork:
     return network
 
 
-def observe_network(env: Environment, clients: AzureClients) -> ObservedNetwork:
+def observe_network(env: Environment, clients: AzureClients, retry: RetryPolicy | None = None) -> ObservedNetwork:
     """The virtual networks, subnets and zones private servers use (each read once)."""
+    policy = retry or RetryPolicy()
     network = ObservedNetwork()
     group = env.resource_group
     for server in env.servers:
@@ -200,25 +239,36 @@ def observe_network(env: Environment, clients: AzureClients) -> ObservedNetwork:
             continue
         subnet_ref, zone_ref = access.subnet, access.private_dns_zone
         if subnet_ref.create is not None and subnet_ref.create.vnet not in network.vnets:
-            _read_vnet(clients, group, subnet_ref.create.vnet, network)
+            _read_vnet(clients, policy, group, subnet_ref.create.vnet, network)
         if subnet_ref.id is not None and subnet_ref.id not in network.subnets:
-            network.subnets[subnet_ref.id] = _read_subnet_by_id(clients, subnet_ref.id)
+            network.subnets[subnet_ref.id] = _read_subnet_by_id(clients, policy, subnet_ref.id)
         if zone_ref.create is not None and zone_ref.create.name not in network.zones:
             name = zone_ref.create.name
-            network.zones[name] = _exists(clients.dns.private_zones.get, group, name)
-            links = clients.dns.virtual_network_links.list(group, name) if network.zones[name] else []
+            network.zones[name] = _zone_exists(clients, policy, group, name)
+            links = _zone_links(clients, policy, group, name) if network.zones[name] else []
             network.zone_links[name] = [str(link.virtual_network.id) for link in links if link.virtual_network]
         if zone_ref.id is not None and zone_ref.id not in network.zones:
             parts = _id_parts(zone_ref.id)
-            read = clients.dns.private_zones.get
-            network.zones[zone_ref.id] = _exists(read, parts["resourcegroups"], parts["privatednszones"])
+            network.zones[zone_ref.id] = _zone_exists(
+                clients, policy, parts["resourcegroups"], parts["privatednszones"]
+            )
     return network
 
 
-def _read_vnet(clients: AzureClients, group: str, name: str, network: ObservedNetwork) -> None:
-    try:
-        vnet = clients.network.virtual_networks.get(group, name)
-    except ResourceNotFoundError:
+def _zone_exists(clients: AzureClients, policy: RetryPolicy, group: str, name: str) -> bool:
+    read = clients.dns.private_zones.get
+    return policy.call(ENVIRONMENT, f"read private DNS zone {name}", lambda: _or_none(read, group, name)) is not None
+
+
+def _zone_links(clients: AzureClients, policy: RetryPolicy, group: str, name: str) -> list[Any]:
+    read = clients.dns.virtual_network_links.list
+    return policy.call(ENVIRONMENT, f"list links of private DNS zone {name}", lambda: list(read(group, name)))
+
+
+def _read_vnet(clients: AzureClients, policy: RetryPolicy, group: str, name: str, network: ObservedNetwork) -> None:
+    read = clients.network.virtual_networks.get
+    vnet = policy.call(ENVIRONMENT, f"read virtual network {name}", lambda: _or_none(read, group, name))
+    if vnet is None:
         network.vnets[name] = None
         return
     space = vnet.address_space
@@ -227,13 +277,12 @@ def _read_vnet(clients: AzureClients, group: str, name: str, network: ObservedNe
         network.subnets[_subnet_key(name, str(subnet.name))] = _observed_subnet(subnet)
 
 
-def _read_subnet_by_id(clients: AzureClients, subnet_id: str) -> ObservedSubnet | None:
+def _read_subnet_by_id(clients: AzureClients, policy: RetryPolicy, subnet_id: str) -> ObservedSubnet | None:
     parts = _id_parts(subnet_id)
-    try:
-        subnet = clients.network.subnets.get(parts["resourcegroups"], parts["virtualnetworks"], parts["subnets"])
-    except ResourceNotFoundError:
-        return None
-    return _observed_subnet(subnet)
+    where = (parts["resourcegroups"], parts["virtualnetworks"], parts["subnets"])
+    read = clients.network.subnets.get
+    subnet = policy.call(ENVIRONMENT, f"read subnet {subnet_id}", lambda: _or_none(read, *where))
+    return None if subnet is None else _observed_subnet(subnet)
 
 
 def _observed_subnet(subnet: Any) -> ObservedSubnet:
@@ -242,14 +291,6 @@ def _observed_subnet(subnet: Any) -> ObservedSubnet:
         address_prefix=str(subnet.address_prefix),
         delegated=any(str(d.service_name).lower() == "microsoft.dbforpostgresql/flexibleservers" for d in delegations),
     )
-
-
-def _exists(read: Callable[..., object], *args: str) -> bool:
-    try:
-        read(*args)
-    except ResourceNotFoundError:
-        return False
-    return True
 
 
 def _id_parts(resource_id: str) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pgflex.azure.clients import AzureClients
+from pgflex.azure.retry import RetryPolicy
 from pgflex.spec import Environment
 
 from .diff import make_plan
@@ -17,6 +18,8 @@ def plan_now(
     parallelism: int = 8,
     verify: bool = True,
     parameter_strategy: ParameterStrategy = "auto",
+    retry: RetryPolicy | None = None,
 ) -> Plan:
-    observed = observe(env, clients, parallelism=parallelism, parameter_strategy=parameter_strategy)
+    """``retry`` governs every read (default: RetryPolicy(), the policy apply's writes use)."""
+    observed = observe(env, clients, parallelism=parallelism, parameter_strategy=parameter_strategy, retry=retry)
     return make_plan(env, observed, verify=verify)
