@@ -20,7 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from pgflex.spec import PgflexError
@@ -153,6 +158,10 @@ class RetryPolicy:
         )
         try:
             return retrying(attempt)
+        except ClientAuthenticationError:
+            # Signing in failed, not this operation: the error keeps what the CLI needs to name the cause
+            # (nothing configured, endpoint unreachable, refused; pgflex.azure.credential_errors).
+            raise
         except (HttpResponseError, ServiceRequestError, ServiceResponseError) as error:
             raise AzureOperationError(server, operation, error, attempts, gave_up=is_transient(error)) from error
 
