@@ -216,3 +216,14 @@ def test_schema_prints_each_output_schema_and_refuses_an_unknown_one() -> None:
     unknown = pgflex("schema", "--output", "drift")
     assert unknown.returncode == 1 and "choose one of plan, verify, sessions, apply, destroy" in unknown.stderr
     assert json.loads(pgflex("schema").stdout)["title"] == "pgflex environment"
+
+
+def test_apply_refuses_an_unusable_ca_bundle_before_any_write(
+    emulator: EmulatorHandle, env_file: Path, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.pem"
+    empty.write_text("")
+    writes = emulator.request_count("arm.writes")
+    refused = pgflex("apply", str(env_file), "--auto-approve", "--ca-bundle", str(empty))
+    assert refused.returncode == 1 and refused.stderr.startswith(f"pgflex: CA bundle {empty} holds no certificate")
+    assert emulator.request_count("arm.writes") == writes

@@ -97,6 +97,10 @@ def apply(
 
     display = Display(output)
     with reported_errors(json_output=display.json):
+        if verify and ca_bundle is not None:
+            from pgflex.verify.trust import check_ca_bundle
+
+            check_ca_bundle(ca_bundle)  # an unusable bundle is found before the writes, not after
         saved = _load_saved_plan(target, display) if target.suffix == ".json" else None
         env = load_spec(spec or saved.source) if saved is not None else load_spec(target)
         clients = connect(env.cloud, env.subscription)
