@@ -89,6 +89,10 @@ def main() -> None:
     except typer.Abort:
         typer.echo("Aborted!", err=True)
         sys.exit(EXIT_ERROR)
+    except PermissionError as error:
+        # Another account's files (say, root's emulator state dir read by a user): one line, not a traceback.
+        typer.echo(f"pgflex: permission denied: {error.filename or error} (run as the account that owns it)", err=True)
+        sys.exit(EXIT_ERROR)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
