@@ -35,8 +35,38 @@ class ApplyReport:
     """``pgflex apply`` from start to end: the plan it ran, what applying it did, and the TLS verification."""
 
     plan: Plan
-    result: ApplyResult | None = None  # None when nothing was applied (no changes, or the plan was refused)
-    verification: VerifyReport | None = None  # None with --no-verify, or when apply failed
+    # None when nothing was applied (no changes, or the plan was refused). Not a key of its own in the JSON:
+    # its writes, restarted, pendingRestart and failures are, and so are the properties of the same names.
+    result: ApplyResult | None = None
+    verify: VerifyReport | None = None  # None with --no-verify, or when apply failed
+
+    @property
+    def environment(self) -> str:
+        return self.plan.environment
+
+    @property
+    def cloud(self) -> str:
+        return self.plan.cloud
+
+    @property
+    def source(self) -> str:
+        return self.plan.source
+
+    @property
+    def writes(self) -> int:
+        return self.result.writes if self.result else 0
+
+    @property
+    def restarted(self) -> list[str]:
+        return list(self.result.restarted) if self.result else []
+
+    @property
+    def pending_restart(self) -> dict[str, list[str]]:
+        return dict(self.result.pending_restart) if self.result else {}
+
+    @property
+    def failures(self) -> list[str]:
+        return list(self.result.failures) if self.result else list(self.plan.errors)
 
     @property
     def outcome(self) -> ApplyOutcome:
@@ -50,7 +80,7 @@ class ApplyReport:
     def exit_code(self) -> ExitCode:
         if self.outcome in ("refused", "failed"):
             return ExitCode.ERROR
-        if self.verification is not None and not self.verification.passed:
+        if self.verify is not None and not self.verify.passed:
             return ExitCode.VERIFY_FAILED
         return ExitCode.OK
 
@@ -63,23 +93,22 @@ class ApplyReport:
         return final if final is not None and final.has_changes else None
 
     def to_dict(self) -> dict[str, Any]:
-        result = self.result
         remaining = self.remaining
         return {
             "kind": "pgflex.apply",
             "formatVersion": FORMAT_VERSION,
-            "environment": self.plan.environment,
-            "cloud": self.plan.cloud,
-            "source": self.plan.source,
+            "environment": self.environment,
+            "cloud": self.cloud,
+            "source": self.source,
             "outcome": self.outcome,
             "exitCode": int(self.exit_code),
-            "writes": result.writes if result else 0,
-            "restarted": list(result.restarted) if result else [],
-            "pendingRestart": dict(result.pending_restart) if result else {},
-            "failures": list(result.failures) if result else list(self.plan.errors),
+            "writes": self.writes,
+            "restarted": self.restarted,
+            "pendingRestart": self.pending_restart,
+            "failures": self.failures,
             "plan": self.plan.to_dict(),
             "remaining": remaining.to_dict() if remaining is not None else None,
-            "verify": self.verification.to_dict() if self.verification is not None else None,
+            "verify": self.verify.to_dict() if self.verify is not None else None,
         }
 
 

@@ -105,6 +105,6 @@ def test_apply_whose_verification_fails_is_documented(live: EmulatorHandle, tmp_
     # The library reads the same outcome and exit code: nothing left to change, verification still failing.
     report = api.apply(env_file)
     assert (report.outcome, report.exit_code) == ("unchanged", api.ExitCode.VERIFY_FAILED)
-    assert report.verification is not None and not report.verification.passed
+    assert report.verify is not None and not report.verify.passed
     code, destroyed = _json_output("destroy", str(env_file), "-o", "json", "--auto-approve")
     assert_documented("destroy", destroyed)

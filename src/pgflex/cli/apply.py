@@ -127,12 +127,12 @@ def apply(
             from pgflex.verify import verify as run_verify
 
             report = ApplyReport(to_run, result, run_verify(env, clients=clients, ca_bundle=ca_bundle))
-            assert report.verification is not None
+            assert report.verify is not None
             if junit is not None:
                 from pgflex.render.verify_view import to_junit
 
-                write_atomically(junit, to_junit(report.verification))
-            display.verify(report.verification, document=False)
+                write_atomically(junit, to_junit(report.verify))
+            display.verify(report.verify, document=False)
     _finish(report, display)
 
 

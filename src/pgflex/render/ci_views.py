@@ -81,7 +81,7 @@ def sessions_summary_markdown(report: SessionsReport) -> str:
             f"{row['protocol']} {row['cipher']}" if row["ssl"] else "**no TLS**",
         ]
         for server in report.servers
-        for row in server.rows
+        for row in server.sessions
     ]
     table = markdown_table(["Server", "User", "Database", "Application", "Client", "TLS"], rows) if rows else ""
     return "\n".join(lines) + "\n\n" + table

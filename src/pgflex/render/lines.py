@@ -108,7 +108,7 @@ def sessions_lines(report: SessionsReport) -> list[str]:
     lines = []
     for server in report.servers:
         lines.append(result_line(server.server, "sessions", server.status, server.detail))
-        for row in server.rows:
+        for row in server.sessions:
             lines.append(result_line(server.server, "session", "pass" if row["ssl"] else "warn", session_detail(row)))
     verdict = "PASSED" if report.passed else "FAILED"
     lines.append(f"sessions {report.environment}: {verdict}")

@@ -85,7 +85,7 @@ def render_sessions(report: SessionsReport, console: Console) -> None:
         table = Table(title=title, title_justify="left")
         for column in ("database", "user", "ssl", "protocol", "cipher", "client", "application", "backend type"):
             table.add_column(column)
-        for row in server.rows:
+        for row in server.sessions:
             ssl_cell = Text("yes", style="green") if row["ssl"] else Text("NO", style="bold red")
             # Text, not markup: application names are whatever clients chose.
             cells = [row["database"], row["user"], None, row["protocol"], row["cipher"]]

@@ -163,20 +163,20 @@ class VerifyReport:
 
 @dataclass(frozen=True)
 class ServerSessions:
-    """``pgflex sessions`` for one server: the rows of Azure's audit query, or why there are none."""
+    """``pgflex sessions`` for one server: the rows of Azure's audit query (``sessions``), or why there are none."""
 
     server: str
     endpoint: Endpoint | None
     status: Status
     detail: str
-    rows: tuple[dict[str, Any], ...] = ()
+    sessions: tuple[dict[str, Any], ...] = ()  # named like its JSON key, as every result attribute is
 
     @property
     def plaintext_clients(self) -> tuple[dict[str, Any], ...]:
         # Unix-socket sessions (no client address) are the service's own and never cross a network.
         return tuple(
             row
-            for row in self.rows
+            for row in self.sessions
             if row["backendType"] == "client backend" and not row["ssl"] and row["clientAddress"] is not None
         )
 
@@ -186,7 +186,7 @@ class ServerSessions:
             "status": self.status,
             "detail": self.detail,
             "endpoint": self.endpoint.to_dict() if self.endpoint else None,
-            "sessions": list(self.rows),
+            "sessions": list(self.sessions),
         }
 
 
