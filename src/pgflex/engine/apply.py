@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any, Literal
 
 from pgflex.azure.clients import AzureClients
@@ -32,6 +33,8 @@ from .planning import plan_now
 RestartMode = Literal["auto", "never"]
 BUSY_STATES = {"Updating", "Restarting", "Starting", "Provisioning", "Stopping", "Dropping"}
 READY_TIMEOUT_SECONDS = 1800.0
+# How long an apply or destroy waits for another one's lease on the environment (pgflex.engine.lease).
+DEFAULT_LOCK_TIMEOUT_SECONDS = 300.0
 
 
 class StalePlanError(PgflexError):
@@ -71,6 +74,7 @@ class ApplyResult:
     restarted: list[str] = field(default_factory=list)
     pending_restart: dict[str, list[str]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    lease_requests: int = 0  # Resource Manager requests the environment's lease cost (not in ``writes``)
 
     @property
     def converged(self) -> bool:
@@ -103,8 +107,10 @@ class Applier:
         progress: Progress | None = None,
         poll_seconds: float | None = None,
         parallelism: int = 4,
+        group_created: bool = False,
     ) -> None:
         self.env = env
+        self.group_created = group_created  # by the lease, with its tag: creating it again would drop the tag
         self.parallelism = parallelism
         self.clients = clients
         self.retry = retry or RetryPolicy()
@@ -155,6 +161,9 @@ class Applier:
         group = env.resource_group
         scope = "environment"
         if change.kind is Kind.RESOURCE_GROUP:
+            if self.group_created:
+                self.progress(Event(scope, f"create resource group {group}", Phase.NOTE, "created with the lease"))
+                return
             self._step(
                 scope,
                 f"create resource group {group}",
@@ -420,12 +429,53 @@ def apply_plan(
     progress: Progress | None = None,
     retry: RetryPolicy | None = None,
     check_stale: bool = True,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
 ) -> ApplyResult:
-    """Run ``plan``, first checking that the world still looks as it did when it was made.
-
-    ``check_stale=False`` skips that second look, for a plan made a moment ago in the same call.
+    """Run ``plan`` under the environment's lease, first checking that the world still looks as it did when it
+    was made (a saved plan) or planning again (``check_stale=False``: a plan made a moment ago in the same call,
+    but maybe before another apply wrote). ``lock_timeout``: seconds to wait for another apply's lease.
     """
+    from .lease import Lease  # here: the lease builds on this module's progress events
+
     passwords = passwords_for(env, plan, clients)
+    run = partial(
+        _run, env, clients, restart=restart, parallelism=parallelism, verify=verify, progress=progress, retry=retry
+    )
+    if not plan.has_changes or plan.errors:
+        # Nothing to write, or nothing that may be written: no lease, and so not one write request.
+        return run(plan, passwords, check_stale=check_stale)
+    lease = Lease(env, clients, operation="apply", lock_timeout=lock_timeout, retry=retry, progress=progress)
+    with lease:
+        if lease.created_group:
+            # The group did not exist when the lease was taken: nobody can have applied anything since the plan.
+            check_stale = False
+        elif not check_stale:
+            plan = plan_now(env, clients, parallelism=parallelism, verify=verify, retry=retry)
+            passwords = passwords_for(env, plan, clients)
+        result = run(plan, passwords, check_stale=check_stale, group_created=lease.created_group)
+        if lease.lost is not None:
+            result.failures.append(
+                f"the lease on {env.resource_group} was lost midway to {lease.lost}: "
+                "another run may have written at the same time; check with pgflex drift"
+            )
+    result.lease_requests = lease.requests
+    return result
+
+
+def _run(
+    env: Environment,
+    clients: AzureClients,
+    plan: Plan,
+    passwords: dict[str, str],
+    *,
+    restart: RestartMode,
+    parallelism: int,
+    verify: bool,
+    progress: Progress | None,
+    retry: RetryPolicy | None,
+    check_stale: bool,
+    group_created: bool = False,
+) -> ApplyResult:
     if check_stale:
         current = plan_now(env, clients, parallelism=parallelism, verify=verify, retry=retry)
         if current.fingerprint != plan.fingerprint:
@@ -435,7 +485,15 @@ def apply_plan(
             )
     if plan.errors:
         raise ApplyError("the plan has errors it cannot apply:\n" + "\n".join(plan.errors))
-    applier = Applier(env, clients, restart=restart, progress=progress, retry=retry, parallelism=parallelism)
+    applier = Applier(
+        env,
+        clients,
+        restart=restart,
+        progress=progress,
+        retry=retry,
+        parallelism=parallelism,
+        group_created=group_created,
+    )
     result = applier.run(plan, passwords)
     # Nothing written: the plan it ran is still the truth. Otherwise look again, and report what differs.
     if not result.writes:

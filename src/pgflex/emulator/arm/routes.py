@@ -155,6 +155,12 @@ def get_resource_group(backend: Backend, call: Call) -> Response:
     return wire.ok(backend.resource_groups.get(call.params["subscription"], call.params["resourceGroup"]))
 
 
+@router.add("PATCH", SUB + "/resourcegroups/{resourceGroup}")
+def patch_resource_group(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.ok(backend.resource_groups.update(p["subscription"], p["resourceGroup"], call.body))
+
+
 @router.add("HEAD", SUB + "/resourcegroups/{resourceGroup}")
 def resource_group_exists(backend: Backend, call: Call) -> Response:
     backend.resource_groups.get(call.params["subscription"], call.params["resourceGroup"])

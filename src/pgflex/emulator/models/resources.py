@@ -101,6 +101,23 @@ class ResourceGroups:
         )
         return Written(resource, created=existing is None)
 
+    def update(self, subscription: str, name: str, body: Any) -> dict[str, Any]:
+        """PATCH (ResourceGroupPatchable): ``tags`` given replace the tags whole, as on Azure.
+
+        Resource groups carry no ETag and ignore If-Match, on Azure as here: there is no compare-and-swap.
+        """
+        record = self._ctx.require_resource_group(subscription, name)
+        payload = require_object(body, "a resource group")
+        if payload.get("tags") is not None:
+            tags = optional_object(payload, "tags", "a resource group")
+            if not all(isinstance(value, str) for value in tags.values()):
+                raise InvalidRequest("Tag values of a resource group must be strings.")
+            record.body["tags"] = dict(tags)
+        if payload.get("managedBy"):
+            record.body["managedBy"] = payload["managedBy"]
+        self._ctx.store.put(record)
+        return record.body
+
     def get(self, subscription: str, name: str) -> dict[str, Any]:
         return self._ctx.require_resource_group(subscription, name).body
 
