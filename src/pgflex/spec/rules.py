@@ -25,9 +25,11 @@ from pgflex.spec.model import (
     ServerSpec,
     TlsSpec,
     TlsVersion,
+    normalise_parameter,
     parse_ipv4,
     parse_ipv4_network,
 )
+from pgflex.spec.parameter_catalogue import shipped_catalogue
 
 Loc = tuple[str | int, ...]
 
@@ -76,6 +78,7 @@ def check_server(
     verdict.findings += _authentication(base, server)
     verdict.findings += _high_availability(base, server)
     verdict.findings += _duplicate_exceptions(base, server)
+    verdict.findings += _parameters(base, server)
     _tls(base, server, environment, verdict)
     access = server.access
     if access.public is not None:
@@ -124,6 +127,17 @@ def _high_availability(base: Loc, server: ServerSpec) -> list[Finding]:
             )
         ]
     return []
+
+
+def _parameters(base: Loc, server: ServerSpec) -> list[Finding]:
+    # Against the catalogue pgflex ships: refused here, before any Azure call, rather than by the service
+    # after other servers have changed (plan checks each live server's own list too).
+    findings = []
+    for name, value in sorted((server.parameters or {}).items()):
+        problem = shipped_catalogue().problem(name, normalise_parameter(name, value))
+        if problem is not None:
+            findings.append(Finding((*base, "parameters", name), problem))
+    return findings
 
 
 def _duplicate_exceptions(base: Loc, server: ServerSpec) -> list[Finding]:
