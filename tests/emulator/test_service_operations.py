@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from support.emulator import Clients, server_body, unique
 
 SERVER_TYPE = "Microsoft.DBforPostgreSQL/flexibleServers"
@@ -39,3 +41,19 @@ def test_capabilities_let_a_client_pick_versions_and_skus(clients: Clients) -> N
         s.storage_size_mb for e in burstable.supported_storage_editions or [] for s in e.supported_storage_mb or []
     ]
     assert 32768 in sizes
+
+
+def test_capabilities_list_realistic_sizes_and_refuse_an_unknown_region(clients: Clients) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    capability = next(iter(clients.postgres.capabilities_by_location.list("eastus")))
+    skus = {
+        e.name: {s.name for s in e.supported_server_skus or []} for e in capability.supported_server_editions or []
+    }
+    assert {"Standard_B1ms", "Standard_B2s"} <= skus["Burstable"]
+    assert {"Standard_D2ds_v5", "Standard_D4ds_v5", "Standard_D8s_v3"} <= skus["GeneralPurpose"]
+    assert {"Standard_E2ds_v5", "Standard_E4ds_v5"} <= skus["MemoryOptimized"]
+    with pytest.raises(HttpResponseError) as refused:
+        list(clients.postgres.capabilities_by_location.list("atlantis"))
+    assert refused.value.status_code == 400
+    assert refused.value.error is not None and refused.value.error.code == "NoRegisteredProviderFound"

@@ -26,6 +26,7 @@ from ..errors import (
     ServerIsNotReady,
 )
 from ..store import Operation, Record
+from .capabilities import require_location, require_offered_sku
 from .context import Accepted, Context, optional_object, require_object
 from .ids import CONFIGURATION_TYPE, FIREWALL_RULE_TYPE, SERVER_TYPE, now_iso, parse_resource_id, provider_id
 from .network import Networks, is_delegated_to_postgres
@@ -144,7 +145,7 @@ class Servers:
         if auth["passwordAuth"] == "Enabled":
             _check_login(login)
             _check_password(password, str(login))
-        location = str(payload.get("location") or group.body["location"])
+        location = require_location(str(payload.get("location") or group.body["location"]), "flexibleServers")
         sku = _sku(payload.get("sku"))
         version = str(properties.get("version") or DEFAULT_VERSION)
         if version not in VERSIONS:
@@ -603,8 +604,7 @@ def _sku(raw: Any) -> dict[str, str]:
         raise InvalidRequest("sku.name and sku.tier are required.")
     if tier not in TIERS:
         raise InvalidParameterValue(f"sku.tier '{tier}' is not one of {', '.join(TIERS)}.")
-    if not name.startswith("Standard_"):
-        raise InvalidParameterValue(f"sku.name '{name}' is not a known compute size.")
+    require_offered_sku(name, tier)
     return {"name": name, "tier": tier}
 
 

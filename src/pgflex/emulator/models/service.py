@@ -5,29 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidRequest, NotFound
+from .capabilities import DEFAULT_SKU, SKUS, require_location
 from .context import Context, require_object
 from .ids import SERVER_TYPE, SUBNET_TYPE, VNET_TYPE
 from .servers import DNS_SUFFIX, SERVER_NAME, STORAGE, VERSIONS, Servers
-
-# Compute sizes offered per tier: (name, vCores, memory per vCore in MB, max IOPS).
-SKUS = {
-    "Burstable": [
-        ("Standard_B1ms", 1, 2048, 640),
-        ("Standard_B2s", 2, 2048, 1280),
-        ("Standard_B2ms", 2, 4096, 1920),
-    ],
-    "GeneralPurpose": [
-        ("Standard_D2ds_v5", 2, 4096, 3200),
-        ("Standard_D4ds_v5", 4, 4096, 6400),
-        ("Standard_D8ds_v5", 8, 4096, 12800),
-    ],
-    "MemoryOptimized": [("Standard_E2ds_v5", 2, 8192, 3200), ("Standard_E4ds_v5", 4, 8192, 6400)],
-}
-DEFAULT_SKU = {
-    "Burstable": "Standard_B1ms",
-    "GeneralPurpose": "Standard_D2ds_v5",
-    "MemoryOptimized": "Standard_E2ds_v5",
-}
 
 
 class ServiceInfo:
@@ -77,6 +58,7 @@ class ServiceInfo:
 
     def capabilities(self, subscription: str, location: str) -> list[dict[str, Any]]:
         self._ctx.require_subscription(subscription)
+        require_location(location, "locations/capabilities")  # as Resource Manager refuses a region it lacks
         enabled = {"status": "Available", "reason": ""}
         editions = []
         for tier, skus in SKUS.items():
