@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pgflex.azure.clients import AzureClients, connect
 from pgflex.azure.retry import RetryPolicy
 from pgflex.engine import api as engine
-from pgflex.engine.apply import ApplyResult, Event, Phase, Progress, RestartMode
+from pgflex.engine.apply import DEFAULT_LOCK_TIMEOUT_SECONDS, ApplyResult, Event, Phase, Progress, RestartMode
 from pgflex.engine.plan import Plan
 from pgflex.exit_codes import ExitCode
 from pgflex.outcomes import ApplyReport, DestroyReport, plan_exit_code, report_exit_code
@@ -40,6 +40,7 @@ def apply(
     verify_tls: bool = True,
     progress: Progress | None = None,
     retry: RetryPolicy | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
 ) -> ApplyReport:
     """Converge the environment to the spec (or run ``saved_plan``, refused when stale), then verify TLS on
     the live servers. A plan with errors is refused before any write; verification runs only after a
@@ -61,6 +62,7 @@ def apply(
             progress=progress,
             retry=retry,
             check_stale=saved_plan is not None,
+            lock_timeout=lock_timeout,
         )
     report = ApplyReport(to_run, result)
     if not verify_tls or report.outcome == "failed":
@@ -74,10 +76,11 @@ def destroy(
     clients: AzureClients | None = None,
     progress: Progress | None = None,
     retry: RetryPolicy | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
 ) -> DestroyReport:
     """Delete the spec's servers and the network objects it created; the resource group stays."""
     env = spec if isinstance(spec, Environment) else load_spec(spec)
-    deleted = engine.destroy(env, clients=clients, progress=progress, retry=retry)
+    deleted = engine.destroy(env, clients=clients, progress=progress, retry=retry, lock_timeout=lock_timeout)
     return DestroyReport(env.name, env.cloud, env.source, deleted)
 
 

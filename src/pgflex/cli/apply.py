@@ -33,6 +33,11 @@ def _confirm(question: str, auto_approve: bool, display: Display) -> None:
         raise typer.Exit(EXIT_OK)
 
 
+# Seconds to wait for another apply's or destroy's lease on the environment (pgflex.engine.lease).
+LockTimeoutOption = typer.Option(
+    300.0, "--lock-timeout", min=0.0, help="Seconds to wait while another apply or destroy runs (0: fail at once)."
+)
+
 # A saved plan is a few kilobytes per server; anything this large is not one, and is not read whole.
 MAX_PLAN_BYTES = 16 * 1024 * 1024
 
@@ -85,6 +90,7 @@ def apply(
     output: Output = OutputOption,
     junit: Path | None = typer.Option(None, "--junit", help="Write the verification's JUnit XML report here."),
     ca_bundle: Path | None = CaBundleOption,
+    lock_timeout: float = LockTimeoutOption,
 ) -> None:
     """Converge the environment to the spec (one write at a time per server, at most one restart each), then
     verify TLS on the live servers. Exit 0 done, 1 error (nothing or not everything applied), 3 applied but
@@ -120,6 +126,7 @@ def apply(
                     progress=progress,
                     # Someone may have changed the world while a person read the plan, or since it was saved.
                     check_stale=saved is not None or not auto_approve,
+                    lock_timeout=lock_timeout,
                 )
         report = ApplyReport(to_run, result)
         _tell_apply(report, display)
@@ -170,6 +177,7 @@ def destroy(
     spec: Path = typer.Argument(..., help="The environment file (env.yaml).", show_default=False),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Delete without asking."),
     output: Output = OutputOption,
+    lock_timeout: float = LockTimeoutOption,
 ) -> None:
     """Delete the spec's servers and the network objects pgflex created (asks first)."""
     from pgflex.azure.clients import connect
@@ -184,7 +192,7 @@ def destroy(
         _confirm(f"Delete servers {names} and their data in {env.resource_group}?", auto_approve, display)
         clients = connect(env.cloud, env.subscription)
         with display.progress() as progress:
-            deleted = destroy_environment(env, clients, progress=progress)
+            deleted = destroy_environment(env, clients, progress=progress, lock_timeout=lock_timeout)
     report = DestroyReport(env.name, env.cloud, env.source, deleted)
     if display.json:
         display.document(report.to_dict())

@@ -8,7 +8,7 @@ from pgflex.azure.clients import AzureClients, connect
 from pgflex.azure.retry import RetryPolicy
 from pgflex.spec import Environment, load_spec
 
-from .apply import ApplyResult, Progress, RestartMode, apply_plan
+from .apply import DEFAULT_LOCK_TIMEOUT_SECONDS, ApplyResult, Progress, RestartMode, apply_plan
 from .destroy import destroy_environment
 from .observe import ParameterStrategy
 from .plan import Plan
@@ -56,10 +56,12 @@ def apply(
     progress: Progress | None = None,
     retry: RetryPolicy | None = None,
     check_stale: bool | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
 ) -> ApplyResult:
     """Converge the environment to the spec (or run ``saved_plan``, refusing it when stale).
 
     ``check_stale`` defaults to whether a saved plan was given: a plan made just now cannot be stale yet.
+    ``lock_timeout``: seconds to wait while another apply or destroy holds the environment's lease (0: fail at once).
     """
     env = _environment(spec)
     clients = clients or connect(env.cloud, env.subscription)
@@ -74,6 +76,7 @@ def apply(
         progress=progress,
         retry=retry,
         check_stale=saved_plan is not None if check_stale is None else check_stale,
+        lock_timeout=lock_timeout,
     )
 
 
@@ -83,8 +86,9 @@ def destroy(
     clients: AzureClients | None = None,
     progress: Progress | None = None,
     retry: RetryPolicy | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
 ) -> list[str]:
     """Delete the spec's servers and the network objects it created; the resource group stays."""
     env = _environment(spec)
     clients = clients or connect(env.cloud, env.subscription)
-    return destroy_environment(env, clients, progress=progress, retry=retry)
+    return destroy_environment(env, clients, progress=progress, retry=retry, lock_timeout=lock_timeout)

@@ -15,10 +15,28 @@ from pgflex.azure.clients import AzureClients
 from pgflex.azure.retry import AzureOperationError, RetryPolicy
 from pgflex.spec import Environment, PrivateAccess
 
-from .apply import Event, Phase, Progress
+from .apply import DEFAULT_LOCK_TIMEOUT_SECONDS, Event, Phase, Progress
+from .lease import Lease
 
 
 def destroy_environment(
+    env: Environment,
+    clients: AzureClients,
+    *,
+    progress: Progress | None = None,
+    retry: RetryPolicy | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+) -> list[str]:
+    """Under the environment's lease (an apply must not recreate what this deletes), delete what the spec made."""
+    # No group, nothing to delete: the lease then neither creates the group nor writes anything.
+    lease = Lease(
+        env, clients, operation="destroy", lock_timeout=lock_timeout, create_group=False, retry=retry, progress=progress
+    )
+    with lease:
+        return _destroy(env, clients, progress=progress, retry=retry)
+
+
+def _destroy(
     env: Environment, clients: AzureClients, *, progress: Progress | None = None, retry: RetryPolicy | None = None
 ) -> list[str]:
     """Delete servers, then the zone links, zones, subnets and virtual networks the spec created."""

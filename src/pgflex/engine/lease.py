@@ -205,6 +205,7 @@ class Lease:
     def acquire(self) -> None:
         deadline = time.monotonic() + self.lock_timeout
         waited_since: float | None = None
+        told: tuple[str, int] | None = None
         slow_writes = 0
         while True:
             started = time.monotonic()
@@ -214,18 +215,19 @@ class Lease:
             now = datetime.now(UTC)
             current = LeaseRecord.from_tags(tags)
             if current is not None and current.holder != self.holder and not current.abandoned(now):
-                if time.monotonic() >= deadline:
-                    waited = f" after waiting {time.monotonic() - waited_since:.0f} s" if waited_since else ""
-                    raise LeaseHeldError(
-                        f"{self.env.resource_group} is locked by another pgflex {current.describe(now)}{waited}; "
-                        "try again later, or raise --lock-timeout"
-                    )
                 if waited_since is None:
                     waited_since = time.monotonic()
-                detail = f"waiting for the lease: held by {current.describe(now)}"
-                self.progress(Event(SCOPE, "lease", Phase.NOTE, detail))
-                left = max(0.0, (current.expires - now).total_seconds())
-                time.sleep(max(0.05, min(self._poll_seconds(), deadline - time.monotonic(), left + 0.05)))
+                waited = time.monotonic() - waited_since
+                if time.monotonic() >= deadline:
+                    raise self._refusal(current, now, waited)
+                # Told when the holder changes, and every 30 s: a pipeline's log need not hear every poll.
+                if (current.holder, int(waited) // 30) != told:
+                    told = (current.holder, int(waited) // 30)
+                    left = int(deadline - time.monotonic())
+                    detail = f"waiting up to {left} s more for the lease: held by {current.describe(now)}"
+                    self.progress(Event(SCOPE, "lease", Phase.NOTE, detail))
+                expires_in = max(0.0, (current.expires - now).total_seconds())
+                time.sleep(max(0.05, min(self._poll_seconds(), deadline - time.monotonic(), expires_in + 0.05)))
                 continue
             if current is not None and current.holder != self.holder:
                 self.progress(
@@ -248,6 +250,13 @@ class Lease:
                 self.progress(Event(SCOPE, "lease", Phase.DONE, f"lease {self.holder} taken"))
                 return
             # Someone else wrote last: theirs is the lease; wait for it like any other.
+
+    def _refusal(self, current: LeaseRecord, now: datetime, waited: float) -> LeaseHeldError:
+        after = f" (waited {waited:.0f} s)" if waited >= 1 else ""
+        return LeaseHeldError(
+            f"{self.env.resource_group} is locked by another pgflex {current.describe(now)}{after}; "
+            "try again later, or raise --lock-timeout"
+        )
 
     def _poll_seconds(self) -> float:
         return max(0.2, min(5.0, self.duration / 10))
