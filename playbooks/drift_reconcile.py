@@ -1,50 +1,32 @@
-"""Runbook: the scheduled drift job, through the Python library.
+"""Runbook: the scheduled drift job, as a short example of the library (pgflex.api).
 
-    python playbooks/drift_reconcile.py env.yaml [--repair] [--report drift.json]
+    python playbooks/drift_reconcile.py env.yaml [--repair]
 
-Exit 0 when the environment matches its spec (or was repaired), 2 when drift remains, 1 on error,
-like `pgflex drift`. With --repair it applies the spec (restarting servers only when static
-parameters changed) and checks again. The JSON report is the plan, for the job's artifacts.
+The job itself ships with pgflex: `pgflex drift env.yaml [--repair] [--report drift.json]` does the same, with
+the same exit codes (0 no drift or all repaired, 2 drift remains, 1 error, 3 repaired but TLS verification
+failed), a pipeline's annotations and the pgflex.drift JSON document.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-from pgflex.engine.api import apply, drift
-from pgflex.spec import PgflexError, load_spec
+from pgflex.api import PgflexError, drift
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("spec", type=Path)
-    parser.add_argument("--repair", action="store_true", help="apply the spec when it drifted")
-    parser.add_argument("--report", type=Path, help="write the drift plan as JSON here")
-    args = parser.parse_args(argv)
+def main(argv: list[str]) -> int:
     try:
-        env = load_spec(args.spec)
-        found = drift(env)
-        if args.report:
-            args.report.write_text(found.to_json())
-        if not found.has_changes:
-            print(f"{env.name}: no drift")
-            return 0
-        for change in found.pending:
-            print(f"{env.name}: drift: {change.kind} {change.name}: {change.action} ({change.reason})")
-        if not args.repair:
-            return 2
-        result = apply(env)
-        if not result.converged:
-            print(f"{env.name}: repair incomplete: {'; '.join(result.failures) or 'differences remain'}")
-            return 2
-        print(f"{env.name}: repaired with {result.writes} write request(s)")
-        return 0
-    except PgflexError as error:
+        report = drift(argv[0], repair="--repair" in argv[1:])  # repairs nothing when anything is unrepairable
+    except PgflexError as error:  # every failure is one, Azure's included
         print(f"drift job: {error}", file=sys.stderr)
         return 1
+    for difference in report.drift:
+        print(f"{report.environment}: drift: {difference}")
+    for unrepairable in report.unrepairable:
+        print(f"{report.environment}: cannot be repaired automatically: {unrepairable}")
+    print(f"{report.environment}: {report.outcome} ({report.writes} write request(s))")
+    return int(report.exit_code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,35 +1,150 @@
 """pgflex as a library: everything a runbook needs, from this one module.
 
-    from pgflex.api import ExitCode, apply, drift, load_spec, verify
+    from pgflex.api import apply, load_spec
 
-    report = apply("env.yaml")            # plan, apply, then verify TLS on the live servers
+    env = load_spec("env.yaml").with_tls(min_version="TLSv1.3")   # validated like the file (SpecError)
+    report = apply(env)                   # plan, apply, then verify TLS on the live servers
     sys.exit(report.exit_code)            # the same codes as the CLI (see pgflex.exit_codes)
 
-Results are data with a ``to_dict()`` (the CLI's ``-o json``) and an ``exit_code``-giving outcome.
-Errors pgflex raises on purpose derive from ``PgflexError``; the Azure SDK's own errors pass through.
+Results are typed dataclasses whose attributes are named like the keys of their ``to_dict()`` (the CLI's
+``-o json`` document: ``report.pending_restart`` is ``pendingRestart``), with an ``exit_code``.
+
+Every failure is a ``PgflexError``: a spec refused is a ``SpecError``, an Azure operation that failed an
+``AzureOperationError``, and any other Azure SDK failure (signing in, reaching Resource Manager, the local
+emulator not starting) an ``AzureError`` carrying Azure's ``code`` and ``message``, the SDK's exception as
+its ``__cause__``.
 """
 
 from __future__ import annotations
 
+import functools
+import typing
 from typing import TYPE_CHECKING
 
-from pgflex.azure.clients import AzureClients, connect
-from pgflex.azure.retry import RetryPolicy
+import pgflex.verify as verification
+from pgflex import drift as drift_job
+from pgflex.azure import clients as azure_clients
+from pgflex.azure.retry import AzureOperationError, RetryPolicy
+from pgflex.drift import Difference, DriftReport
 from pgflex.engine import api as engine
-from pgflex.engine.apply import DEFAULT_LOCK_TIMEOUT_SECONDS, ApplyResult, Event, Phase, Progress, RestartMode
+from pgflex.engine.apply import DEFAULT_LOCK_TIMEOUT_SECONDS as _LOCK_TIMEOUT
+from pgflex.engine.apply import ApplyResult, Event, Phase, Progress, RestartMode
 from pgflex.engine.plan import Plan
 from pgflex.exit_codes import ExitCode
 from pgflex.outcomes import ApplyReport, DestroyReport, plan_exit_code, report_exit_code
-from pgflex.spec import Environment, PgflexError, SpecError, SpecIssue, load_spec
-from pgflex.verify import SessionsReport, VerifyError, VerifyReport, sessions, verify
+from pgflex.spec import Environment, PgflexError, Server, SpecError, SpecIssue, TlsPolicy
+from pgflex.spec import load_spec as _load_spec
+from pgflex.verify import SessionsReport, VerifyError, VerifyReport
+
+AzureClients = azure_clients.AzureClients
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
-plan = engine.plan
-drift = engine.drift
+_Params = typing.ParamSpec("_Params")
+_Result = typing.TypeVar("_Result")
 
 
+class AzureError(PgflexError):
+    """An Azure SDK failure outside a retried operation: signing in, reaching Resource Manager, starting the
+    local emulator. ``code`` is Azure's error code (or the HTTP status, or None when no answer came) and
+    ``message`` its message; ``__cause__`` is the SDK's own exception. ``str()`` is one line naming the cause."""
+
+    def __init__(self, description: str, code: str | None, message: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.message = message
+
+
+def _as_pgflex_error(error: Exception) -> PgflexError | None:
+    from azure.core.exceptions import AzureError as SdkError
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+    from pgflex.azure.credential_errors import describe_authentication_failure
+    from pgflex.emulator.daemon import EmulatorStartFailed
+
+    if isinstance(error, EmulatorStartFailed):
+        return AzureError(f"cannot start the local emulator: {error}", None, str(error))
+    if not isinstance(error, SdkError):
+        return None
+    code: str | None = None
+    message = str(error.message)
+    if isinstance(error, HttpResponseError):
+        code = error.error.code if error.error and error.error.code else str(error.status_code)
+        message = error.error.message if error.error and error.error.message else message
+    if isinstance(error, ClientAuthenticationError):
+        return AzureError(describe_authentication_failure(error), code, message)
+    if isinstance(error, HttpResponseError):
+        return AzureError(f"Azure refused a request ({code}): {message}", code, message)
+    return AzureError(f"cannot reach Azure: {message}", code, message)
+
+
+def _pgflex_errors_only(function: Callable[_Params, _Result]) -> Callable[_Params, _Result]:
+    """The library's promise: whatever fails inside ``function`` reaches the caller as a PgflexError."""
+
+    @functools.wraps(function)
+    def call(*args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
+        try:
+            return function(*args, **kwargs)
+        except PgflexError:
+            raise
+        except Exception as error:
+            wrapped = _as_pgflex_error(error)
+            if wrapped is None:
+                raise  # a bug in pgflex: its traceback is what finds it
+            raise wrapped from error
+
+    return call
+
+
+load_spec = _load_spec
+connect = _pgflex_errors_only(azure_clients.connect)
+plan = _pgflex_errors_only(engine.plan)
+verify = _pgflex_errors_only(verification.verify)
+sessions = _pgflex_errors_only(verification.sessions)
+
+
+def _environment(spec: Environment | str | Path) -> Environment:
+    return spec if isinstance(spec, Environment) else load_spec(spec)
+
+
+@_pgflex_errors_only
+def drift(
+    spec: Environment | str | Path,
+    *,
+    repair: bool = False,
+    clients: AzureClients | None = None,
+    parallelism: int = 8,
+    verify: bool = True,
+    progress: Progress | None = None,
+    retry: RetryPolicy | None = None,
+    ca_bundle: str | Path | None = None,
+) -> DriftReport:
+    """Where the environment differs from the spec (read-only), and with ``repair`` the repair: the spec
+    applied (no question asked), then TLS verified as apply does; ``pgflex drift [--repair]`` exactly.
+
+    ``report.exit_code``: 0 no drift, or all of it repaired (and verified); 2 drift remains (read-only, or
+    differences that cannot be repaired automatically: then nothing is repaired); 1 the repair failed; 3
+    verifying TLS after the repair failed. ``verify=False`` neither plans sslinfo nor verifies.
+    """
+    env = _environment(spec)
+    clients = clients or connect(env.cloud, env.subscription)
+    found = drift_job.find(env, clients, parallelism=parallelism, verify=verify, retry=retry)
+    return drift_job.settle(
+        env,
+        clients,
+        found,
+        repair=repair,
+        parallelism=parallelism,
+        verify=verify,
+        progress=progress,
+        retry=retry,
+        ca_bundle=ca_bundle,
+    )
+
+
+@_pgflex_errors_only
 def apply(
     spec: Environment | str | Path,
     *,
@@ -37,17 +152,19 @@ def apply(
     clients: AzureClients | None = None,
     restart: RestartMode = "auto",
     parallelism: int = 4,
-    verify_tls: bool = True,
+    verify: bool = True,
     progress: Progress | None = None,
     retry: RetryPolicy | None = None,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+    lock_timeout: float = _LOCK_TIMEOUT,
+    ca_bundle: str | Path | None = None,
 ) -> ApplyReport:
-    """Converge the environment to the spec (or run ``saved_plan``, refused when stale), then verify TLS on
-    the live servers. A plan with errors is refused before any write; verification runs only after a
-    successful apply, and its failure is ``ExitCode.VERIFY_FAILED``, not an apply failure."""
-    env = spec if isinstance(spec, Environment) else load_spec(spec)
+    """Converge the environment to the spec (or run ``saved_plan``, refused when stale), then, with ``verify``
+    (the default), verify TLS on the live servers, as ``pgflex apply`` does. A plan with errors is refused
+    before any write; verification runs only after a successful apply, and its failure is
+    ``ExitCode.VERIFY_FAILED``, not an apply failure. ``verify=False`` is ``--no-verify``."""
+    env = _environment(spec)
     clients = clients or connect(env.cloud, env.subscription)
-    to_run = saved_plan or engine.plan(env, clients=clients, parallelism=parallelism, verify=verify_tls, retry=retry)
+    to_run = saved_plan or engine.plan(env, clients=clients, parallelism=parallelism, verify=verify, retry=retry)
     if to_run.errors:
         return ApplyReport(to_run)
     result: ApplyResult | None = None
@@ -58,28 +175,29 @@ def apply(
             clients=clients,
             restart=restart,
             parallelism=parallelism,
-            verify=verify_tls,
+            verify=verify,
             progress=progress,
             retry=retry,
             check_stale=saved_plan is not None,
             lock_timeout=lock_timeout,
         )
     report = ApplyReport(to_run, result)
-    if not verify_tls or report.outcome == "failed":
+    if not verify or report.outcome == "failed":
         return report
-    return ApplyReport(to_run, result, verify(env, clients=clients))
+    return ApplyReport(to_run, result, verification.verify(env, clients=clients, ca_bundle=ca_bundle))
 
 
+@_pgflex_errors_only
 def destroy(
     spec: Environment | str | Path,
     *,
     clients: AzureClients | None = None,
     progress: Progress | None = None,
     retry: RetryPolicy | None = None,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+    lock_timeout: float = _LOCK_TIMEOUT,
 ) -> DestroyReport:
     """Delete the spec's servers and the network objects it created; the resource group stays."""
-    env = spec if isinstance(spec, Environment) else load_spec(spec)
+    env = _environment(spec)
     deleted = engine.destroy(env, clients=clients, progress=progress, retry=retry, lock_timeout=lock_timeout)
     return DestroyReport(env.name, env.cloud, env.source, deleted)
 
@@ -88,7 +206,11 @@ __all__ = [
     "ApplyReport",
     "ApplyResult",
     "AzureClients",
+    "AzureError",
+    "AzureOperationError",
     "DestroyReport",
+    "Difference",
+    "DriftReport",
     "Environment",
     "Event",
     "ExitCode",
@@ -98,9 +220,11 @@ __all__ = [
     "Progress",
     "RestartMode",
     "RetryPolicy",
+    "Server",
     "SessionsReport",
     "SpecError",
     "SpecIssue",
+    "TlsPolicy",
     "VerifyError",
     "VerifyReport",
     "apply",

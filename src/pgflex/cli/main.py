@@ -11,6 +11,7 @@ import typer
 from pgflex.exit_codes import ExitCode
 
 from . import apply as apply_commands
+from . import drift as drift_commands
 from . import plan as plan_commands
 from . import verify as verify_commands
 from .emulator import emulator_app
@@ -27,7 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(emulator_app, name="emulator")
 app.command("plan")(plan_commands.plan)
-app.command("drift")(plan_commands.drift)
+app.command("drift")(drift_commands.drift)
 app.command("apply")(apply_commands.apply)
 app.command("destroy")(apply_commands.destroy)
 app.command("validate")(plan_commands.validate)

@@ -1,4 +1,4 @@
-"""``pgflex plan``, ``pgflex drift``, ``pgflex validate`` and ``pgflex schema``."""
+"""``pgflex plan``, ``pgflex validate`` and ``pgflex schema`` (``pgflex drift`` is in drift.py)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,7 @@ VerifyOption = typer.Option(
 )
 
 
-def _plan_and_show(
-    spec: Path, display: Display, parallelism: int, verify: bool, out: Path | None, *, drift: bool
-) -> Plan:
+def _plan_and_show(spec: Path, display: Display, parallelism: int, verify: bool, out: Path | None) -> Plan:
     from pgflex.engine.api import plan as make_plan
     from pgflex.spec import load_spec
 
@@ -36,7 +34,7 @@ def _plan_and_show(
         result = make_plan(env, parallelism=parallelism, verify=verify)
     if out is not None:
         write_atomically(out, result.to_json())
-    display.plan(result, drift=drift)
+    display.plan(result)
     if out is not None:
         display.note(f"plan saved to {out}")
     return result
@@ -55,21 +53,8 @@ def plan(
     """Show what apply would change (reads only)."""
     from pgflex.outcomes import plan_exit_code
 
-    result = _plan_and_show(spec, Display(output), parallelism, verify, out, drift=False)
+    result = _plan_and_show(spec, Display(output), parallelism, verify, out)
     raise typer.Exit(plan_exit_code(result, detailed=detailed_exitcode))
-
-
-def drift(
-    spec: Path = SpecArgument,
-    output: Output = OutputOption,
-    parallelism: int = ParallelismOption,
-    verify: bool = VerifyOption,
-) -> None:
-    """Report drift from the spec, read-only: exit 0 none, 2 drift, 1 error."""
-    from pgflex.outcomes import plan_exit_code
-
-    result = _plan_and_show(spec, Display(output), parallelism, verify, None, drift=True)
-    raise typer.Exit(plan_exit_code(result, detailed=True))
 
 
 # A subscription read from an unset variable is what a pull-request check without secrets sees: the file can
@@ -130,7 +115,7 @@ def schema(
         "--output",
         "-o",
         metavar="DOCUMENT",
-        help="Print the JSON Schema of a JSON output instead: plan, verify, sessions, apply or destroy.",
+        help="Print the JSON Schema of a JSON output instead: plan, verify, sessions, apply, destroy or drift.",
     ),
 ) -> None:
     """Print the JSON Schema of env.yaml (editors use it to validate and complete), or of an output."""

@@ -14,7 +14,7 @@ import json
 from importlib.resources import files
 from typing import Any
 
-OUTPUTS = ("plan", "verify", "sessions", "apply", "destroy")
+OUTPUTS = ("plan", "verify", "sessions", "apply", "destroy", "drift")
 ID_PREFIX = "urn:pgflex:output:"
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
+from collections.abc import Iterable
+from types import EllipsisType
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -950,6 +952,13 @@ class Server(SpecModel):
         """Every server parameter pgflex manages: `parameters` plus the TLS policy."""
         return {**self.parameters, **self.tls.server_parameters()}
 
+    def replace(self, **changes: Any) -> Server:
+        """A copy with `changes` (a mapping updates a nested model key by key), validated as loading validates;
+        `model_copy` does not validate. Raises SpecError. See pgflex.spec.derive."""
+        from pgflex.spec.derive import replace_server
+
+        return replace_server(self, changes)
+
 
 class Environment(SpecModel):
     """A loaded, validated and normalised environment."""
@@ -984,6 +993,29 @@ def normalise_parameter(name: str, value: ParameterValue) -> str:
         return "on" if value else "off"
     if isinstance(value, list) or name == "azure.extensions":
         items = value if isinstance(value, list) else str(value).split(",")
+    def replace(self, **changes: Any) -> Environment:
+        """A copy with `changes` (e.g. `servers=...`), validated as loading validates, TLS policy included;
+        `model_copy` does not validate. Raises SpecError. See pgflex.spec.derive."""
+        from pgflex.spec.derive import replace_environment
+
+        return replace_environment(self, changes)
+
+    def with_tls(
+        self,
+        *,
+        min_version: str | EllipsisType = ...,
+        max_version: str | EllipsisType | None = ...,
+        require_secure_transport: bool | EllipsisType = ...,
+        servers: Iterable[str] | None = None,
+    ) -> Environment:
+        """A copy with the TLS policy of `servers` (default: all) changed, validated like the spec (SpecError).
+        `...` leaves a setting as it is (None is a value for max_version: no maximum)."""
+        from pgflex.spec.derive import with_tls
+
+        given: dict[str, Any] = {"min_version": min_version, "max_version": max_version}
+        given["require_secure_transport"] = require_secure_transport
+        return with_tls(self, servers=servers, **{key: value for key, value in given.items() if value is not ...})
+
         cleaned = [item.strip() for item in items if item.strip()]
         if name == "azure.extensions":  # a set: order and case carry no meaning
             cleaned = sorted({item.lower() for item in cleaned})

@@ -173,6 +173,11 @@ def _tls_rank(version: TlsVersion) -> int:
     return TLS_VERSIONS.index(version)
 
 
+def check_tls(base: Loc, server: ServerSpec, environment: EnvironmentSpec, verdict: ServerVerdict) -> None:
+    """The TLS checks alone, for a server whose TLS policy changed after loading (pgflex.spec.derive)."""
+    _tls(base, server, environment, verdict)
+
+
 def _tls(base: Loc, server: ServerSpec, environment: EnvironmentSpec, verdict: ServerVerdict) -> None:
     tls = server.tls or TlsSpec()
     tls_loc = (*base, "tls")
