@@ -71,7 +71,8 @@ def _as_pgflex_error(error: Exception) -> PgflexError | None:
     code: str | None = None
     message = str(error.message)
     if isinstance(error, HttpResponseError):
-        code = error.error.code if error.error and error.error.code else str(error.status_code)
+        status = None if error.status_code is None else str(error.status_code)  # None: no answer came
+        code = error.error.code if error.error and error.error.code else status
         message = error.error.message if error.error and error.error.message else message
     if isinstance(error, ClientAuthenticationError):
         return AzureError(describe_authentication_failure(error), code, message)

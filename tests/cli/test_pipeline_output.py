@@ -210,11 +210,11 @@ def test_azure_pipelines_gets_log_issues_on_the_file_and_line() -> None:
 
 
 def test_schema_prints_each_output_schema_and_refuses_an_unknown_one() -> None:
-    for name in ("plan", "verify", "sessions", "apply", "destroy"):
+    for name in ("plan", "verify", "sessions", "apply", "destroy", "drift"):
         printed = pgflex("schema", "--output", name)
         assert printed.returncode == 0 and json.loads(printed.stdout)["$id"] == f"urn:pgflex:output:{name}:1"
-    unknown = pgflex("schema", "--output", "drift")
-    assert unknown.returncode == 1 and "choose one of plan, verify, sessions, apply, destroy" in unknown.stderr
+    unknown = pgflex("schema", "--output", "drifts")
+    assert unknown.returncode == 1 and "choose one of plan, verify, sessions, apply, destroy, drift" in unknown.stderr
     assert json.loads(pgflex("schema").stdout)["title"] == "pgflex environment"
 
 

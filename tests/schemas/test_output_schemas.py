@@ -159,8 +159,8 @@ def test_each_call_returns_a_fresh_copy() -> None:
 
 
 def test_an_unknown_output_name_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"no output named 'drift'.*plan, verify, sessions, apply, destroy"):
-        output_schema("drift")
+    with pytest.raises(ValueError, match=r"no output named 'drifts'.*plan, verify, sessions, apply, destroy, drift"):
+        output_schema("drifts")
     with pytest.raises(ValueError, match=re.escape("no output named '../plan'")):
         output_schema("../plan")
 
