@@ -283,8 +283,9 @@ def test_an_unreadable_key_vault_password_stops_apply_clearly_before_any_write(
     emulator.reset_request_count()
     result = _cli("apply", str(env_file), "--auto-approve")
     assert result.exit_code == 1
-    assert "Key Vault secret 'pg-admin' in https://example-vault.vault.azure.net" in result.stderr
-    assert "env.yaml" in result.stderr and "Traceback" not in result.output
+    # A plan error now (pre-flight), listed with the plan rather than raised after it.
+    assert "Key Vault secret 'pg-admin' in https://example-vault.vault.azure.net" in result.output
+    assert "env.yaml" in result.output and "Traceback" not in result.output
     assert emulator.request_count("arm.writes") == 0
 
 

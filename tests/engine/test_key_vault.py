@@ -97,9 +97,10 @@ def test_a_missing_secret_stops_apply_before_any_write_and_says_where_it_is_refe
     result = _cli("apply", str(env_file), "--auto-approve")
     assert result.exit_code == 1
     line = _line_of(env_file, "keyVaultSecret")
-    assert re.search(rf"env\.yaml:{line}:\d+: ", result.stderr), result.stderr
-    assert f"server {server!r}" in result.stderr and "'never-set'" in result.stderr
-    assert f"https://{vault}.vault.azure.net" in result.stderr and "does not exist" in result.stderr
+    # A plan error (pre-flight), shown with the plan.
+    assert re.search(rf"env\.yaml:{line}:\d+: ", result.output), result.output
+    assert f"server {server!r}" in result.output and "'never-set'" in result.output
+    assert f"https://{vault}.vault.azure.net" in result.output and "does not exist" in result.output
     assert "Traceback" not in result.output
     assert emulator.request_count("keyvault") > 0  # the vault was asked ...
     assert emulator.request_count("arm.writes") == 0  # ... before anything was written

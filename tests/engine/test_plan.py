@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
 from pgflex.engine.api import plan
-from pgflex.engine.plan import Action, Kind, Plan
+from pgflex.engine.plan import PLAN_FORMAT_VERSION, Action, Kind, Plan
 from pgflex.spec import load_spec
 from support.emulator import Clients, EmulatorHandle, unique
 from support.specs import environment, private_server, public_server, write
@@ -68,7 +70,10 @@ def test_plan_json_is_stable_versioned_and_holds_no_secret(emulator: EmulatorHan
     assert PASSWORD not in text
     assert "(secret from env:PGFLEX_ADMIN_PASSWORD)" in text
     data = json.loads(text)
-    assert data["formatVersion"] == 1
+    assert data["formatVersion"] == PLAN_FORMAT_VERSION == 2
+    assert data["pgflexVersion"] == version("pgflex")
+    assert data["specDigest"] == "sha256:" + hashlib.sha256(env_file.read_bytes()).hexdigest()
+    assert set(data["specKeys"]) == {"apiVersion", "environment", "defaults", "servers"}
     assert data["fingerprint"].startswith("sha256:")
     assert Plan.from_dict(data) == result
     assert plan(load_spec(env_file)).fingerprint == result.fingerprint  # nothing changed, same fingerprint
@@ -84,6 +89,8 @@ def test_fingerprint_changes_when_the_world_does(emulator: EmulatorHandle, clien
 def test_plan_reads_nothing_more_than_it_needs(emulator: EmulatorHandle, env_file: Path) -> None:
     emulator.reset_request_count()
     plan(load_spec(env_file))
-    # The resource group does not exist: one existence check answers for everything in it.
-    assert emulator.request_count("arm") == 1
+    # The resource group does not exist: one existence check answers for everything in it, and pre-flight
+    # asks the location once what it offers the servers to be created.
+    assert emulator.request_count("arm") == 2
+    assert emulator.request_count("arm.reads") == 2
     assert emulator.request_count("arm.writes") == 0

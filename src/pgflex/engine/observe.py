@@ -39,6 +39,9 @@ class ObservedParameter:
     is_dynamic: bool
     pending_restart: bool
     source: str
+    # What the server accepts, read with the value at no extra cost, for pre-flight (engine/preflight.py).
+    allowed_values: str = ""
+    read_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,13 +189,19 @@ def _observe_parameters(
             is_dynamic=bool(c.is_dynamic_config),
             pending_restart=bool(c.is_config_pending_restart),
             source=sdk_text(c.source or ""),
+            allowed_values=str(c.allowed_values or ""),
+            read_only=bool(c.is_read_only),
         )
         for c in found
+        if c is not None
     }
 
 
 def _read_parameter(policy: RetryPolicy, configurations: Any, group: str, server: str, name: str) -> Any:
-    return policy.call(server, f"read parameter {name}", lambda: configurations.get(group, server, name))
+    # None when the server has no such parameter (ConfigurationNotExists): pre-flight names it, as the list
+    # read does by leaving it out.
+    read = configurations.get
+    return policy.call(server, f"read parameter {name}", lambda: _or_none(read, group, server, name))
 
 
 def _or_none(read: Callable[..., T], *args: str) -> T | None:
@@ -241,18 +250,20 @@ def observe_network(env: Environment, clients: AzureClients, retry: RetryPolicy 
         if subnet_ref.create is not None and subnet_ref.create.vnet not in network.vnets:
             _read_vnet(clients, policy, group, subnet_ref.create.vnet, network)
         if subnet_ref.id is not None and subnet_ref.id not in network.subnets:
-            network.subnets[subnet_ref.id] = _read_subnet_by_id(clients, policy, subnet_ref.id)
+            network.subnets[subnet_ref.id] = read_subnet_by_id(clients, policy, subnet_ref.id)
         if zone_ref.create is not None and zone_ref.create.name not in network.zones:
             name = zone_ref.create.name
             network.zones[name] = _zone_exists(clients, policy, group, name)
             links = _zone_links(clients, policy, group, name) if network.zones[name] else []
             network.zone_links[name] = [str(link.virtual_network.id) for link in links if link.virtual_network]
         if zone_ref.id is not None and zone_ref.id not in network.zones:
-            parts = _id_parts(zone_ref.id)
-            network.zones[zone_ref.id] = _zone_exists(
-                clients, policy, parts["resourcegroups"], parts["privatednszones"]
-            )
+            network.zones[zone_ref.id] = zone_exists_by_id(clients, policy, zone_ref.id)
     return network
+
+
+def zone_exists_by_id(clients: AzureClients, policy: RetryPolicy, zone_id: str) -> bool:
+    parts = _id_parts(zone_id)
+    return _zone_exists(clients, policy, parts["resourcegroups"], parts["privatednszones"])
 
 
 def _zone_exists(clients: AzureClients, policy: RetryPolicy, group: str, name: str) -> bool:
@@ -277,7 +288,7 @@ def _read_vnet(clients: AzureClients, policy: RetryPolicy, group: str, name: str
         network.subnets[_subnet_key(name, str(subnet.name))] = _observed_subnet(subnet)
 
 
-def _read_subnet_by_id(clients: AzureClients, policy: RetryPolicy, subnet_id: str) -> ObservedSubnet | None:
+def read_subnet_by_id(clients: AzureClients, policy: RetryPolicy, subnet_id: str) -> ObservedSubnet | None:
     parts = _id_parts(subnet_id)
     where = (parts["resourcegroups"], parts["virtualnetworks"], parts["subnets"])
     read = clients.network.subnets.get

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pgflex.azure.clients import AzureClients
 from pgflex.azure.retry import RetryPolicy
 from pgflex.spec import Environment
@@ -9,6 +11,7 @@ from pgflex.spec import Environment
 from .diff import make_plan
 from .observe import ParameterStrategy, observe
 from .plan import Plan
+from .preflight import preflight
 
 
 def plan_now(
@@ -20,6 +23,11 @@ def plan_now(
     parameter_strategy: ParameterStrategy = "auto",
     retry: RetryPolicy | None = None,
 ) -> Plan:
-    """``retry`` governs every read (default: RetryPolicy(), the policy apply's writes use)."""
+    """``retry`` governs every read (default: RetryPolicy(), the policy apply's writes use).
+
+    Pre-flight's findings (engine/preflight.py) join the plan's errors: apply runs no plan that has any.
+    """
     observed = observe(env, clients, parallelism=parallelism, parameter_strategy=parameter_strategy, retry=retry)
-    return make_plan(env, observed, verify=verify)
+    plan = make_plan(env, observed, verify=verify)
+    problems = preflight(env, observed, clients, verify=verify, retry=retry)
+    return replace(plan, errors=(*plan.errors, *problems)) if problems else plan

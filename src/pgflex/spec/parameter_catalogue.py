@@ -49,9 +49,10 @@ class ParameterRule:
             if choices and value.strip().lower() not in {choice.lower() for choice in choices}:
                 return f"{self.name} must be one of {', '.join(choices)}, not {value!r}"
         elif self.data_type == "Set":
-            choices = {choice.strip().lower() for choice in allowed.split(",") if choice.strip()}
-            unknown = [item.strip() for item in value.split(",") if item.strip() and item.strip().lower() not in choices]
-            if choices and unknown:
+            offered = {choice.strip().lower() for choice in allowed.split(",") if choice.strip()}
+            items = [item.strip() for item in value.split(",") if item.strip()]
+            unknown = [item for item in items if item.lower() not in offered]
+            if offered and unknown:
                 return f"{self.name} does not offer {', '.join(unknown)} (not among its allowed values)"
         elif allowed and not _matches(allowed, value):
             return f"{self.name} does not accept {value!r} (allowed: {allowed})"
