@@ -89,8 +89,8 @@ def _restarts_per_server(lines: list[str]) -> dict[str, int]:
     return counts
 
 
-def _drift_exit_code(env_file: Path) -> int:
-    process = _pgflex("drift", str(env_file), "-o", "json")
+def _drift_exit_code(env_file: Path, *options: str) -> int:
+    process = _pgflex("drift", str(env_file), "-o", "json", *options)
     process.communicate(timeout=120)
     return process.returncode
 
@@ -131,6 +131,32 @@ def test_two_applies_at_once_write_one_after_the_other_and_restart_each_server_o
         assert sorted(rules) == sorted(CHANGED_RULES)  # each rule exactly once
     assert _drift_exit_code(changed) == 0
     assert LEASE_TAG not in (clients.resources.resource_groups.get(names["group"]).tags or {})  # released
+
+
+def test_two_first_applies_at_once_create_the_group_and_each_server_once(
+    emulator: EmulatorHandle, clients: Clients, tmp_path: Path, names: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing exists yet: the lease is taken by creating the group with it, and only one apply creates servers."""
+    monkeypatch.setenv("PGFLEX_ADMIN_PASSWORD", PASSWORD)
+    env_file = write(tmp_path / "env.yaml", _document(names, RULES))
+    emulator.tune(operation_seconds=0.2)
+    emulator.new_record_lines()
+    runs = [_pgflex("apply", str(env_file), "--auto-approve", "--no-verify", "-o", "json") for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    for run, (_, stderr) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, stderr
+    assert sorted(json.loads(stdout)["writes"] > 0 for stdout, _ in outputs) == [False, True]
+    creations = [
+        entry["path"].rsplit("/", 1)[1]
+        for entry in map(json.loads, emulator.new_record_lines())
+        if entry["method"] == "PUT" and "/flexibleServers/" in entry["path"] and "/firewallRules/" not in entry["path"]
+    ]
+    assert sorted(creations) == sorted([names["first"], names["second"]])
+    emulator.tune(operation_seconds=0.05)
+    for server in (names["first"], names["second"]):
+        rules = [rule.name for rule in clients.postgres.firewall_rules.list_by_server(names["group"], server)]
+        assert sorted(rules) == sorted(RULES)
+    assert _drift_exit_code(env_file, "--no-verify") == 0  # as applied: without sslinfo for verify
 
 
 def _foreign_lease(clients: Clients, group: str, expires_in: float) -> None:
