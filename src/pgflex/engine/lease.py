@@ -164,6 +164,7 @@ class Lease:
         )
         self.holder = uuid.uuid4().hex[:12]
         self.held = False
+        self.wrote = False  # our lease was written: it must be removed, even when taking it did not finish
         self.created_group = False
         self.lost: str | None = None  # set by the renewer when someone else's lease replaced ours
         self.requests = 0  # Resource Manager requests the lease cost, for reports and tests
@@ -234,6 +235,7 @@ class Lease:
                     Event(SCOPE, "lease", Phase.NOTE, f"taking over an abandoned lease: {current.describe(now)}")
                 )
             mine = {**(tags or {}), LEASE_TAG: self._record().to_tag()}
+            self.wrote = True
             self._write_tags(mine, exists=tags is not None)
             if time.monotonic() - started > self.settle / 2:
                 slow_writes += 1  # a competitor could have written between our read and our write: look again
@@ -277,9 +279,9 @@ class Lease:
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join()
-        if not self.held:
+        if not self.wrote:
             return
-        self.held = False
+        self.held = self.wrote = False
         tags = self._read_tags()
         current = LeaseRecord.from_tags(tags)
         if tags is not None and current is not None and current.holder == self.holder:
@@ -295,7 +297,12 @@ class Lease:
                 self.progress(Event(SCOPE, "lease", Phase.RETRY, f"renewing the lease failed: {error}"))
 
     def __enter__(self) -> Lease:
-        self.acquire()
+        try:
+            self.acquire()
+        except BaseException:
+            # Ctrl-C or a failure while settling: a lease written but not yet confirmed is ours to remove.
+            self.__exit__(None, None, None)
+            raise
         if self.held:
             self._renewer = threading.Thread(target=self._renew_until_stopped, name="pgflex-lease", daemon=True)
             self._renewer.start()
