@@ -207,7 +207,9 @@ def test_restart_never_leaves_static_changes_pending_and_the_plan_shows_them(
 def test_apply_converges_under_faults_without_losing_or_duplicating_anything(
     emulator: EmulatorHandle, clients: Clients, env_file: Path, names: dict[str, str]
 ) -> None:
-    emulator.tune(seed=11, rate_throttled=0.2, rate_server_busy=0.1, rate_server_error=0.05, rate_dropped=0.05)
+    # Requests from parallel workers draw in whatever order they arrive: the rates make each kind of fault
+    # near-certain (ServerBusy missing from ~15 server writes at 0.3: 0.7**15, about 0.5 %), not the seed alone.
+    emulator.tune(seed=11, rate_throttled=0.2, rate_server_busy=0.3, rate_server_error=0.05, rate_dropped=0.05)
     result = apply(env_file, retry=FAST_RETRY)
     assert result.converged, result.failures
     stats = emulator.admin().stats()
