@@ -30,6 +30,8 @@ from pgflex.engine import api as engine
 from pgflex.engine.apply import DEFAULT_LOCK_TIMEOUT_SECONDS as _LOCK_TIMEOUT
 from pgflex.engine.apply import ApplyResult, Event, Phase, Progress, RestartMode
 from pgflex.engine.plan import Plan
+from pgflex.engine.saved import check_inputs as _check_inputs
+from pgflex.engine.saved import recheck as _recheck
 from pgflex.exit_codes import ExitCode
 from pgflex.outcomes import ApplyReport, DestroyReport, plan_exit_code, report_exit_code
 from pgflex.spec import Environment, PgflexError, Server, SpecError, SpecIssue, TlsPolicy
@@ -164,8 +166,14 @@ def apply(
     before any write; verification runs only after a successful apply, and its failure is
     ``ExitCode.VERIFY_FAILED``, not an apply failure. ``verify=False`` is ``--no-verify``."""
     env = _environment(spec)
+    if saved_plan is not None:
+        _check_inputs(saved_plan, env)  # another pgflex version, or a spec changed since: refused before any request
     clients = clients or connect(env.cloud, env.subscription)
-    to_run = saved_plan or engine.plan(env, clients=clients, parallelism=parallelism, verify=verify, retry=retry)
+    if saved_plan is not None:
+        # Never trusted for values: refused unless the plan made again now is the same; that one runs and is reported.
+        to_run = _recheck(env, clients, saved_plan, parallelism=parallelism, retry=retry)
+    else:
+        to_run = engine.plan(env, clients=clients, parallelism=parallelism, verify=verify, retry=retry)
     if to_run.errors:
         return ApplyReport(to_run)
     result: ApplyResult | None = None

@@ -47,7 +47,7 @@ def _load_saved_plan(target: Path, display: Display) -> Any:
     import json
     import os
 
-    from pgflex.engine.plan import Plan
+    from pgflex.engine.plan import Plan, PlanVersionError
 
     def refuse(reason: str) -> typer.Exit:
         return fail(f"{target}: not a pgflex plan: {reason}", json_output=display.json)
@@ -68,6 +68,8 @@ def _load_saved_plan(target: Path, display: Display) -> Any:
         raise refuse(f"not JSON ({error})") from None
     try:
         return Plan.from_dict(document)
+    except PlanVersionError as error:  # a pgflex plan, of another format
+        raise fail(f"{target}: {error}", json_output=display.json) from None
     except ValueError as error:  # PlanFormatError, naming the key at fault
         raise refuse(str(error)) from None
 
@@ -108,9 +110,21 @@ def apply(
 
             check_ca_bundle(ca_bundle)  # an unusable bundle is found before the writes, not after
         saved = _load_saved_plan(target, display) if target.suffix == ".json" else None
-        env = load_spec(spec or saved.source) if saved is not None else load_spec(target)
-        clients = connect(env.cloud, env.subscription)
-        to_run = saved or plan_now(env, clients, parallelism=parallelism, verify=verify)
+        if saved is not None:
+            # Bound to its inputs and never trusted for values (pgflex.engine.saved): another pgflex version or a
+            # changed spec is refused before any request; then the plan is made again from the spec and the live
+            # state, and refused unless it is the same. What runs and what is shown is that plan, not the file's.
+            from pgflex.engine.saved import check_inputs, check_version, recheck
+
+            check_version(saved, label=str(target))
+            env = load_spec(spec or saved.source)
+            check_inputs(saved, env, label=str(target))
+            clients = connect(env.cloud, env.subscription)
+            to_run = recheck(env, clients, saved, label=str(target), parallelism=parallelism)
+        else:
+            env = load_spec(target)
+            clients = connect(env.cloud, env.subscription)
+            to_run = plan_now(env, clients, parallelism=parallelism, verify=verify)
         display.plan(to_run, document=False)
         result: ApplyResult | None = None
         if to_run.has_changes and not to_run.errors:
@@ -161,8 +175,17 @@ def _tell_apply(report: ApplyReport, display: Display) -> None:
         display.note("error: the environment still differs after apply:", "bold red")
         display.plan(remaining, document=False)
     if report.outcome == "applied":
-        matched = f"Apply complete: {result.writes} write request(s); the environment matches the spec."
-        display.note(matched, "bold green")
+        done = f"Apply complete: {result.writes} write request(s)"
+        if result.pending_restart:
+            # Not "matches the spec": the next plan shows the restart still to do.
+            pending = "; ".join(
+                f"{len(parameters)} static parameter change(s) pending a restart on {name}"
+                for name, parameters in result.pending_restart.items()
+            )
+            advice = "restart the server(s), or apply again with --restart auto"
+            display.note(f"{done}; applied; {pending} (--restart never: {advice}).", "bold yellow")
+        else:
+            display.note(f"{done}; the environment matches the spec.", "bold green")
 
 
 def _finish(report: ApplyReport, display: Display) -> None:
@@ -197,5 +220,9 @@ def destroy(
     if display.json:
         display.document(report.to_dict())
     else:
-        display.note(f"deleted: {', '.join(deleted) if deleted else 'nothing (already gone)'}")
+        if deleted:
+            display.note(f"deleted: {', '.join(deleted)}")
+        else:  # never created, or destroyed before: not an error
+            where = f"resource group {env.resource_group}"
+            display.note(f"nothing to delete: none of the spec's servers or network objects exist in {where}")
     raise typer.Exit(report.exit_code)

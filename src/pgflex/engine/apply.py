@@ -27,18 +27,15 @@ from pgflex.spec import Environment, PgflexError, PrivateAccess, Server
 
 from .diff import POSTGRES_DELEGATION, SET_PARAMETERS, canonical
 from .observe import sdk_text
-from .plan import Action, Change, Kind, Plan
+from .plan import Action, Change, Kind, Plan, StalePlanError
 from .planning import plan_now
+from .saved import recheck
 
 RestartMode = Literal["auto", "never"]
 BUSY_STATES = {"Updating", "Restarting", "Starting", "Provisioning", "Stopping", "Dropping"}
 READY_TIMEOUT_SECONDS = 1800.0
 # How long an apply or destroy waits for another one's lease on the environment (pgflex.engine.lease).
 DEFAULT_LOCK_TIMEOUT_SECONDS = 300.0
-
-
-class StalePlanError(PgflexError):
-    """The saved plan was made against a world that has changed since."""
 
 
 class ApplyError(PgflexError):
@@ -437,6 +434,13 @@ def apply_plan(
     """
     from .lease import Lease  # here: the lease builds on this module's progress events
 
+    if check_stale or plan.saved:
+        # A saved plan is bound to its inputs and never trusted for values (pgflex.engine.saved): refused, before
+        # any write, unless the plan computed again now is the same; that plan runs, checked once more under the
+        # lease. A plan read from a document is checked whatever check_stale says.
+        label = "the saved plan" if plan.saved else "the plan"
+        plan = recheck(env, clients, plan, label=label, parallelism=parallelism, retry=retry)
+        verify, check_stale = plan.verify, True
     passwords = passwords_for(env, plan, clients)
     run = partial(
         _run, env, clients, restart=restart, parallelism=parallelism, verify=verify, progress=progress, retry=retry

@@ -39,20 +39,42 @@ def destroy_environment(
 def _destroy(
     env: Environment, clients: AzureClients, *, progress: Progress | None = None, retry: RetryPolicy | None = None
 ) -> list[str]:
-    """Delete servers, then the zone links, zones, subnets and virtual networks the spec created."""
+    """Delete servers, then the zone links, zones, subnets and virtual networks the spec created.
+
+    Returns what was deleted, and only that: Resource Manager answers a DELETE of something that does not exist
+    with success (204), so each object is read first, and one not found is skipped (a note) and never listed. A
+    resource group that does not exist holds nothing: one request, and nothing to delete.
+    """
     retry = retry or RetryPolicy()
     report = progress or (lambda event: None)
     group = env.resource_group
     deleted: list[str] = []
 
-    def delete(scope: str, what: str, begin: Callable[..., Any], *args: str) -> None:
+    def exists(scope: str, operation: str, read: Callable[[], Any]) -> bool:
+        try:
+            retry.call(scope, operation, read)
+        except AzureOperationError as error:
+            if isinstance(error.cause, ResourceNotFoundError):  # the SDK's error, wrapped by the retry policy
+                return False
+            raise
+        return True
+
+    check = clients.resources.resource_groups.check_existence
+    if not retry.call("environment", f"check resource group {group}", lambda: bool(check(group))):
+        report(Event("environment", "destroy", Phase.NOTE, f"resource group {group} does not exist: nothing to delete"))
+        return deleted
+
+    def delete(scope: str, what: str, read: Callable[..., Any], begin: Callable[..., Any], *args: str) -> None:
+        if not exists(scope, f"read {what}", lambda: read(*args)):
+            report(Event(scope, f"delete {what}", Phase.NOTE, "not found: nothing to delete"))
+            return
         report(Event(scope, f"delete {what}", Phase.STARTED))
         try:
             retry.finish(scope, f"delete {what}", begin, *args)
         except AzureOperationError as error:
             if not isinstance(error.cause, ResourceNotFoundError):
                 raise
-            report(Event(scope, f"delete {what}", Phase.NOTE, "already gone"))
+            report(Event(scope, f"delete {what}", Phase.NOTE, "already gone"))  # deleted by someone else meanwhile
             return
         deleted.append(what)
         report(Event(scope, f"delete {what}", Phase.DONE))
@@ -60,7 +82,7 @@ def _destroy(
     postgres, network, dns = clients.postgres, clients.network, clients.dns
     for server in env.servers:
         name = server.name
-        delete(name, f"server {name}", postgres.servers.begin_delete, group, name)
+        delete(name, f"server {name}", postgres.servers.get, postgres.servers.begin_delete, group, name)
     links: list[tuple[str, str]] = []
     zones: list[str] = []
     subnets: list[tuple[str, str]] = []
@@ -77,13 +99,16 @@ def _destroy(
             subnets.append((created_subnet.vnet, created_subnet.name))
     for zone, vnet in dict.fromkeys(links):
         what = f"zone link {zone}/{vnet}"
-        delete("environment", what, dns.virtual_network_links.begin_delete, group, zone, vnet)
+        links_api = dns.virtual_network_links
+        delete("environment", what, links_api.get, links_api.begin_delete, group, zone, vnet)
     for zone in dict.fromkeys(zones):
-        delete("environment", f"private DNS zone {zone}", dns.private_zones.begin_delete, group, zone)
+        what = f"private DNS zone {zone}"
+        delete("environment", what, dns.private_zones.get, dns.private_zones.begin_delete, group, zone)
     for vnet, subnet in dict.fromkeys(subnets):
         what = f"subnet {vnet}/{subnet}"
-        delete("environment", what, network.subnets.begin_delete, group, vnet, subnet)
+        delete("environment", what, network.subnets.get, network.subnets.begin_delete, group, vnet, subnet)
     for vnet in dict.fromkeys(v for v, _ in subnets):
         what = f"virtual network {vnet}"
-        delete("environment", what, network.virtual_networks.begin_delete, group, vnet)
+        vnets = network.virtual_networks
+        delete("environment", what, vnets.get, vnets.begin_delete, group, vnet)
     return deleted

@@ -80,6 +80,9 @@ def make_plan(env: Environment, observed: Observed, *, verify: bool = True) -> P
         environment_changes=tuple(environment_changes),
         servers=tuple(servers),
         errors=tuple(errors),
+        spec_digest=env.source_digest,
+        spec_keys=env.source_keys,
+        verify=verify,
     )
 
 
@@ -254,10 +257,7 @@ def _server_property_changes(
         changes.append(Change(Kind.SERVER, f"{server.name}.{field}", Action.UPDATE, reason, before=before, after=after))
 
     if actual.get("version") and actual["version"] != server.version:
-        errors.append(
-            f"version is {actual['version']}, the spec says {server.version}: major version upgrades are not "
-            "done by pgflex (use Azure's in-place upgrade)"
-        )
+        errors.append(_version_error(env, server, str(actual["version"])))
     if (actual.get("skuName"), (actual.get("skuTier") or "").lower()) != (server.sku.name, server.sku.tier.lower()):
         update(
             "sku",
@@ -295,6 +295,27 @@ def _server_property_changes(
     elif (actual.get("publicNetworkAccess") or "").lower() != wanted_access.lower():
         update("publicNetworkAccess", actual.get("publicNetworkAccess"), wanted_access, "network access differs")
     return changes, errors
+
+
+def _version_error(env: Environment, server: Server, live: str) -> str:
+    """What to do about a major version the spec does not ask for: Azure upgrades in place, never downgrades."""
+    said = f"version is {live}, the spec says {server.version}"
+    if _major(server.version) < _major(live):
+        return (
+            f"{said}: a downgrade, which Azure cannot do; set version {live} in the spec, or create a new server "
+            f"on {server.version} and move the data to it (pg_dump and pg_restore)"
+        )
+    return (
+        f"{said}: major version upgrades are not done by pgflex; upgrade in place with Azure "
+        f"(az postgres flexible-server upgrade --resource-group {env.resource_group} --name {server.name} "
+        f"--version {server.version}), then apply again"
+    )
+
+
+def _major(version: str) -> tuple[int, str]:
+    """Orders major versions ("9.6" < "16"); what is not a number sorts by its text, after every number."""
+    head = version.split(".", 1)[0]
+    return (int(head), version) if head.isdigit() else (1 << 30, version)
 
 
 def _parameter_changes(wanted: dict[str, str], actual: dict[str, ObservedParameter]) -> list[Change]:

@@ -1,21 +1,38 @@
 """The plan: what must change, as data. No rendering and no execution here.
 
 A plan lists, for the environment and then for each server, ordered changes with their action,
-before and after values and reason. It records a fingerprint of what was observed, so that a
-saved plan can be refused once the world has moved on. Its JSON form is stable and versioned: a
-``pgflex.plan`` document, described by ``pgflex/schemas/plan.schema.json``.
+before and after values and reason. It is bound to its inputs: it records a fingerprint of what was
+observed, the digest of the spec file it was made from (and of each top-level key), the pgflex version
+and its format version, so that a saved plan can be refused once any of them has moved on (see
+pgflex/engine/saved.py; apply never runs a value read from a saved plan). Its JSON form is stable and
+versioned: a ``pgflex.plan`` document, described by ``pgflex/schemas/plan.schema.json``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Any, TypeVar, cast
 
+from pgflex.spec.errors import PgflexError
+
 PLAN_KIND = "pgflex.plan"
-PLAN_FORMAT_VERSION = 1
+# 2: the plan is bound to its inputs (pgflexVersion, specDigest, specKeys, verify).
+PLAN_FORMAT_VERSION = 2
+
+
+@cache
+def pgflex_version() -> str:
+    """The installed pgflex's version (importlib.metadata), which every plan records."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pgflex")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
 
 
 class Action(StrEnum):
@@ -66,7 +83,7 @@ class Change:
     @classmethod
     def from_dict(cls, data: Any, at: str = "change") -> Change:
         """Read a change as `to_dict` writes it; `at` names it in a `PlanFormatError` (e.g. servers[0].changes[2])."""
-        entry = _object(data, at)
+        entry = _object(data, at, _CHANGE_KEYS)
         change = cls(
             kind=_choice(Kind, entry, "kind", at),
             name=_get(entry, "name", str, at),
@@ -108,11 +125,11 @@ class ServerPlan:
 
     @classmethod
     def from_dict(cls, data: Any, at: str = "server") -> ServerPlan:
-        entry = _object(data, at)
+        entry = _object(data, at, _SERVER_KEYS)
         exceptions = []
         for index, item in enumerate(_get(entry, "exceptions", list, at, default=[])):
             where = f"{at}.exceptions[{index}]"
-            exception = _object(item, where)
+            exception = _object(item, where, _EXCEPTION_KEYS)
             exceptions.append(
                 PolicyException(_get(exception, "rule", str, where), _get(exception, "reason", str, where))
             )
@@ -136,6 +153,12 @@ class Plan:
     servers: tuple[ServerPlan, ...]
     errors: tuple[str, ...] = ()  # what the plan cannot change (for example a version downgrade)
     format_version: int = PLAN_FORMAT_VERSION
+    pgflex_version: str = field(default_factory=pgflex_version)  # the pgflex that made the plan
+    spec_digest: str = ""  # sha256 of the spec file's bytes (Environment.source_digest)
+    spec_keys: tuple[tuple[str, str], ...] = ()  # sha256 per top-level key of the spec (Environment.source_keys)
+    verify: bool = True  # planned for `pgflex verify` (sslinfo in azure.extensions), as `plan --verify/--no-verify`
+    # Read from a saved document (from_dict), not computed by pgflex: apply never runs its values.
+    saved: bool = field(default=False, compare=False, repr=False)
 
     @property
     def pending(self) -> tuple[Change, ...]:
@@ -158,11 +181,15 @@ class Plan:
         return {
             "kind": PLAN_KIND,
             "formatVersion": self.format_version,
+            "pgflexVersion": self.pgflex_version,
             "environment": self.environment,
             "cloud": self.cloud,
             "subscription": self.subscription,
             "resourceGroup": self.resource_group,
             "source": self.source,
+            "specDigest": self.spec_digest,
+            "specKeys": dict(self.spec_keys),
+            "verify": self.verify,
             "fingerprint": self.fingerprint,
             "summary": self.summary(),
             "hasChanges": self.has_changes,
@@ -176,25 +203,28 @@ class Plan:
 
     @classmethod
     def from_dict(cls, data: Any) -> Plan:
-        """Read a plan as `to_dict` writes it (`pgflex plan --out`).
+        """Read a plan as `to_dict` writes it (`pgflex plan --out`), and nothing else.
 
-        Anything else raises `PlanFormatError` (a ValueError) naming the key at fault: a saved plan is a file
-        anyone can edit, and apply reads the values it holds.
+        Anything else raises `PlanFormatError` naming the key at fault (a key pgflex does not write, a summary
+        that does not count the changes, included); a plan of another format version `PlanVersionError`. The
+        plan read is marked ``saved``: apply runs the plan it computes again, never this one's values.
         """
-        document = _object(data, "")
-        # Plans saved before documents carried a kind have none; any other kind is another document.
-        kind = document.get("kind", PLAN_KIND)
+        document = _object(data, "", _PLAN_KEYS)
+        kind = _get(document, "kind", str, "")
         if kind != PLAN_KIND:
             raise PlanFormatError(f"a {_show(kind)} document is not a plan (expected kind {PLAN_KIND!r})")
         version = document.get("formatVersion")
         if version != PLAN_FORMAT_VERSION:
-            raise PlanFormatError(
-                f"plan format version {_show(version)} is not supported (expected {PLAN_FORMAT_VERSION})"
+            made_by = document.get("pgflexVersion")
+            by = f"pgflex {made_by}" if isinstance(made_by, str) else "another pgflex version"
+            raise PlanVersionError(
+                f"made by {_show_text(by)} in plan format {_show(version)}; this is pgflex {pgflex_version()}, "
+                f"which reads plan format {PLAN_FORMAT_VERSION}: make a new plan with `pgflex plan --out`"
             )
         changes = _get(document, "environmentChanges", list, "")
         servers = _get(document, "servers", list, "")
         errors = _get(document, "errors", list, "", default=[])
-        return cls(
+        plan = cls(
             environment=_get(document, "environment", str, ""),
             cloud=_get(document, "cloud", str, ""),
             subscription=_get(document, "subscription", str, ""),
@@ -204,11 +234,68 @@ class Plan:
             environment_changes=tuple(Change.from_dict(c, f"environmentChanges[{i}]") for i, c in enumerate(changes)),
             servers=tuple(ServerPlan.from_dict(s, f"servers[{i}]") for i, s in enumerate(servers)),
             errors=tuple(_item(e, str, f"errors[{i}]") for i, e in enumerate(errors)),
+            pgflex_version=_get(document, "pgflexVersion", str, ""),
+            spec_digest=_get(document, "specDigest", str, ""),
+            spec_keys=tuple(
+                (key, _item(value, str, f"specKeys.{key}"))
+                for key, value in _get(document, "specKeys", dict, "").items()
+            ),
+            verify=_get(document, "verify", bool, ""),
+            saved=True,
         )
+        # What pgflex derives from the changes must be what the document says.
+        for key, derived in (("summary", plan.summary()), ("hasChanges", plan.has_changes)):
+            if key not in document:
+                raise PlanFormatError(f"{key}: missing")
+            if not same_json(document[key], derived):
+                raise PlanFormatError(f"{key}: {_show(document[key])} does not match the plan's changes")
+        return plan
 
 
-class PlanFormatError(ValueError):
+class SavedPlanError(PgflexError):
+    """A saved plan apply will not run. Every message is one line."""
+
+
+class PlanFormatError(SavedPlanError, ValueError):
     """A saved plan is not what `pgflex plan --out` writes. The message starts with the key at fault."""
+
+
+class PlanVersionError(SavedPlanError):
+    """A saved plan was made by another pgflex version, or in another plan format."""
+
+
+class StalePlanError(SavedPlanError):
+    """The saved plan was made from inputs that have changed since: the spec file, or the observed state."""
+
+
+class EditedPlanError(SavedPlanError):
+    """The saved plan is not the plan pgflex makes from its spec and the observed state: it was edited."""
+
+
+_CHANGE_KEYS = frozenset({"kind", "name", "action", "before", "after", "reason", "requiresRestart"})
+_SERVER_KEYS = frozenset({"name", "changes", "exceptions"})
+_EXCEPTION_KEYS = frozenset({"rule", "reason"})
+_PLAN_KEYS = frozenset(
+    {
+        "kind",
+        "formatVersion",
+        "pgflexVersion",
+        "environment",
+        "cloud",
+        "subscription",
+        "resourceGroup",
+        "source",
+        "specDigest",
+        "specKeys",
+        "verify",
+        "fingerprint",
+        "summary",
+        "hasChanges",
+        "errors",
+        "environmentChanges",
+        "servers",
+    }
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -219,10 +306,16 @@ _MISSING: Any = object()
 _TYPE_NAMES: dict[type, str] = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}
 
 
-def _object(value: Any, at: str) -> dict[str, Any]:
+def _object(value: Any, at: str, keys: frozenset[str] | None = None) -> dict[str, Any]:
+    """``value`` as an object; with ``keys``, one holding no other key (the documents pgflex writes)."""
     if not isinstance(value, dict):
         where = f"{at}: " if at else ""
         raise PlanFormatError(f"{where}expected an object, got {_describe(value)}")
+    if keys is not None:
+        for key in value:
+            if key not in keys:
+                where = f"{at}.{key}" if at else str(key)
+                raise PlanFormatError(f"{_show_text(where)}: not a key of a pgflex plan")
     return value
 
 
@@ -263,6 +356,48 @@ def _describe(value: Any) -> str:
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _show_text(text: str) -> str:
+    """Text from a saved plan, shown on one line and bounded."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 80 else flat[:77] + "..."
+
+
+def same_json(left: Any, right: Any) -> bool:
+    """Equal as JSON values: unlike ``==``, true is not 1 and 1 is not "1"."""
+    return first_difference(left, right) is None
+
+
+def first_difference(left: Any, right: Any, at: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """Where two JSON values first differ (object keys in ``left``'s order, then ``right``'s), or None."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        for key in [*left, *(k for k in right if k not in left)]:
+            if key not in left or key not in right:
+                return (*at, key)
+            found = first_difference(left[key], right[key], (*at, key))
+            if found is not None:
+                return found
+        return None
+    if isinstance(left, list) and isinstance(right, list):
+        for index, (one, other) in enumerate(zip(left, right, strict=False)):
+            found = first_difference(one, other, (*at, index))
+            if found is not None:
+                return found
+        return None if len(left) == len(right) else (*at, min(len(left), len(right)))
+    if isinstance(left, bool) or isinstance(right, bool) or left is None or right is None:
+        return None if left is right else at
+    if isinstance(left, int | float) and isinstance(right, int | float):
+        return None if left == right else at
+    return None if type(left) is type(right) and left == right else at
+
+
+def key_path(at: tuple[str | int, ...]) -> str:
+    """``servers[0].changes[3].after.start``."""
+    text = ""
+    for part in at:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 def _check_what_apply_reads(change: Change, at: str) -> None:

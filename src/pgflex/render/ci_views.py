@@ -6,7 +6,7 @@ from pgflex.engine.plan import Action, Plan
 from pgflex.verify.checks import SessionsReport, VerifyReport
 
 from .ci import Annotation, Level, markdown_table
-from .lines import ENVIRONMENT_SCOPE, change_check, change_detail
+from .lines import ENVIRONMENT_SCOPE, change_check, change_detail, plan_verdict
 
 
 def plan_annotations(plan: Plan, *, drift: bool) -> list[Annotation]:
@@ -32,10 +32,7 @@ def plan_summary_markdown(plan: Plan, *, drift: bool) -> str:
         if not pending:
             rows.append([server.name, "plan", "ok", "up to date"])
     rows += [[ENVIRONMENT_SCOPE, "plan", "error", error] for error in plan.errors]
-    if plan.has_changes:
-        verdict = ", ".join(f"{n} to {action}" for action, n in plan.summary().items() if n)
-    else:
-        verdict = "no changes: the environment matches the spec"
+    verdict = plan_verdict(plan)
     return heading + markdown_table(["Server", "Change", "Action", "Detail"], rows) + f"\n**{verdict}**\n"
 
 

@@ -81,10 +81,18 @@ def plan_lines(plan: Plan) -> list[str]:
 
 
 def plan_summary(plan: Plan) -> str:
-    if not plan.has_changes:
-        return f"plan {plan.environment}: no changes, the environment matches the spec"
-    parts = [f"{count} to {action}" for action, count in plan.summary().items() if count]
-    return f"plan {plan.environment}: " + ", ".join(parts)
+    return f"plan {plan.environment}: {plan_verdict(plan)}"
+
+
+def plan_verdict(plan: Plan) -> str:
+    """What the plan comes to, in words that are true: "matches the spec" only with no change and no error."""
+    changes = ", ".join(f"{count} to {action}" for action, count in plan.summary().items() if count)
+    if plan.errors:
+        errors = f"{len(plan.errors)} error(s) pgflex cannot resolve"
+        if changes:
+            return f"{changes}, and {errors}: apply refuses this plan"
+        return f"no changes pgflex can make, and {errors}: the environment does not match the spec"
+    return changes or "no changes, the environment matches the spec"
 
 
 def verify_lines(report: VerifyReport) -> list[str]:

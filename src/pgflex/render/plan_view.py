@@ -7,7 +7,7 @@ from rich.text import Text
 
 from pgflex.engine.plan import Action, Change, Plan
 
-from .lines import change_reason, change_values
+from .lines import change_reason, change_values, plan_verdict
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"),
@@ -47,9 +47,10 @@ def render_plan(plan: Plan, console: Console, *, show_unchanged: bool = False) -
             console.print(_line(change))
     for error in plan.errors:
         console.print(Text(f"error: {error}", style="bold red"))
-    summary = plan.summary()
-    if plan.has_changes:
-        parts = [f"{count} to {action}" for action, count in summary.items() if count]
-        console.print(Text("Plan: " + ", ".join(parts) + ".", style="bold"))
+    verdict = plan_verdict(plan)
+    if plan.errors:
+        console.print(Text(f"Plan: {verdict}.", style="bold red"))
+    elif plan.has_changes:
+        console.print(Text(f"Plan: {verdict}.", style="bold"))
     else:
         console.print(Text("No changes: the environment matches the spec.", style="bold green"))

@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from pgflex.spec.digest import text_digest, top_level_digests
 from pgflex.spec.errors import SpecError, SpecIssue
 from pgflex.spec.model import (
     API_VERSION,
@@ -91,7 +92,8 @@ def _parse(text: str, source: SourceMap, env: Mapping[str, str]) -> Environment:
     _check_api_version(data, source)
     # Top-level x-* keys are free-form extensions, e.g. a home for YAML anchors.
     data = {key: value for key, value in data.items() if not key.startswith("x-")}
-    return _Validation(data, source, issues).run()
+    environment = _Validation(data, source, issues).run()
+    return environment.model_copy(update={"source_digest": text_digest(text), "source_keys": top_level_digests(root)})
 
 
 # --------------------------------------------------------------------------------------------------

@@ -971,6 +971,13 @@ class Environment(SpecModel):
     location: str
     servers: tuple[Server, ...]
     source: str = Field(description="The file the environment was loaded from.")
+    source_digest: str = Field(
+        default="", description="sha256:<hex> of the file's bytes as loaded (pgflex.spec.digest); plans record it."
+    )
+    source_keys: tuple[tuple[str, str], ...] = Field(
+        default=(),
+        description="(key, sha256:<hex>) per top-level key of the file, as written (before ${VAR} interpolation).",
+    )
 
     @property
     def is_local(self) -> bool:
@@ -986,13 +993,6 @@ class Environment(SpecModel):
                 return server
         raise KeyError(name)
 
-
-def normalise_parameter(name: str, value: ParameterValue) -> str:
-    """Azure's string form of a parameter value: booleans on/off, lists comma-joined."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, list) or name == "azure.extensions":
-        items = value if isinstance(value, list) else str(value).split(",")
     def replace(self, **changes: Any) -> Environment:
         """A copy with `changes` (e.g. `servers=...`), validated as loading validates, TLS policy included;
         `model_copy` does not validate. Raises SpecError. See pgflex.spec.derive."""
@@ -1016,6 +1016,13 @@ def normalise_parameter(name: str, value: ParameterValue) -> str:
         given["require_secure_transport"] = require_secure_transport
         return with_tls(self, servers=servers, **{key: value for key, value in given.items() if value is not ...})
 
+
+def normalise_parameter(name: str, value: ParameterValue) -> str:
+    """Azure's string form of a parameter value: booleans on/off, lists comma-joined."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list) or name == "azure.extensions":
+        items = value if isinstance(value, list) else str(value).split(",")
         cleaned = [item.strip() for item in items if item.strip()]
         if name == "azure.extensions":  # a set: order and case carry no meaning
             cleaned = sorted({item.lower() for item in cleaned})
