@@ -70,8 +70,9 @@ def test_plan_refuses_a_hostile_file_quickly(case: hostile.Hostile, tmp_path: Pa
 
 CHANGE = '{"kind": "firewallRule", "name": "office", "action": "create", "reason": "r", "after": %s}'
 PLAN = (
-    '{"kind": "pgflex.plan", "formatVersion": 1, "environment": "e", "cloud": "local", "subscription": "s", '
-    '"resourceGroup": "rg", "source": "env.yaml", "fingerprint": "sha256:0", "errors": [], '
+    '{"kind": "pgflex.plan", "formatVersion": 2, "pgflexVersion": "0.1.0", "environment": "e", "cloud": "local", '
+    '"subscription": "s", "resourceGroup": "rg", "source": "env.yaml", "specDigest": "", "specKeys": {}, '
+    '"verify": true, "fingerprint": "sha256:0", "summary": {}, "hasChanges": false, "errors": [], '
     '"environmentChanges": [], "servers": %s}'
 )
 SERVERS = '[{"name": "pg", "changes": [%s], "exceptions": []}]'
@@ -99,6 +100,15 @@ MALFORMED_PLANS = {
         PLAN % (SERVERS % CHANGE % '{"start": "192.0.2.1"}'),
         "servers[0].changes[0].after.end: missing",
     ),
+    "unknown-key": (
+        PLAN.replace('"errors": []', '"errors": [], "extra": 1') % "[]",
+        "extra: not a key of a pgflex plan",
+    ),
+    "unknown-change-key": (
+        PLAN % (SERVERS % CHANGE.replace('"reason": "r"', '"reason": "r", "force": true') % "{}"),
+        "servers[0].changes[0].force: not a key of a pgflex plan",
+    ),
+    "summary-not-the-changes": (PLAN % "[]", "summary: {} does not match the plan's changes"),
     "nested-too-deeply": ("[" * 100_000 + "]" * 100_000, "the JSON nests too deeply"),
     "huge-integer": ('{"formatVersion": ' + "9" * 5000 + "}", "not JSON (Exceeds the limit (4300 digits)"),
 }

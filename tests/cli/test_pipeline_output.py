@@ -212,7 +212,8 @@ def test_azure_pipelines_gets_log_issues_on_the_file_and_line() -> None:
 def test_schema_prints_each_output_schema_and_refuses_an_unknown_one() -> None:
     for name in ("plan", "verify", "sessions", "apply", "destroy", "drift"):
         printed = pgflex("schema", "--output", name)
-        assert printed.returncode == 0 and json.loads(printed.stdout)["$id"] == f"urn:pgflex:output:{name}:1"
+        version = 2 if name == "plan" else 1  # plan format 2: plans bound to their inputs
+        assert printed.returncode == 0 and json.loads(printed.stdout)["$id"] == f"urn:pgflex:output:{name}:{version}"
     unknown = pgflex("schema", "--output", "drifts")
     assert unknown.returncode == 1 and "choose one of plan, verify, sessions, apply, destroy, drift" in unknown.stderr
     assert json.loads(pgflex("schema").stdout)["title"] == "pgflex environment"

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from pgflex.azure.retry import RetryPolicy
 from pgflex.cli.main import app
 from pgflex.engine.api import apply, plan
-from pgflex.engine.plan import PLAN_FORMAT_VERSION, Plan
+from pgflex.engine.plan import PLAN_FORMAT_VERSION, Plan, PlanVersionError
 from pgflex.schemas import ID_PREFIX, OUTPUTS, output_schema
 from pgflex.spec import load_spec
 from pgflex.verify.checks import FORMAT_VERSION as VERIFY_FORMAT_VERSION
@@ -280,14 +280,16 @@ def test_a_plan_against_a_changed_world_is_documented(
     assert Plan.from_dict(document).to_dict() == document
 
 
-def test_a_plan_saved_before_documents_had_a_kind_still_loads_and_another_kind_is_refused(
-    emulator: EmulatorHandle, env_file: Path
-) -> None:
+def test_a_plan_of_another_format_or_kind_is_refused(emulator: EmulatorHandle, env_file: Path) -> None:
     made = plan(load_spec(env_file))
     document = made.to_dict()
     assert (document["kind"], document["formatVersion"]) == ("pgflex.plan", PLAN_FORMAT_VERSION)
-    saved_earlier = {key: value for key, value in document.items() if key != "kind"}
-    assert Plan.from_dict(saved_earlier) == made
+    assert Plan.from_dict(document) == made
+    with pytest.raises(PlanVersionError, match=r"made by pgflex 0\.0\.1 in plan format 1; this is pgflex .*format 2"):
+        Plan.from_dict({**document, "formatVersion": 1, "pgflexVersion": "0.0.1"})
+    without_kind = {key: value for key, value in document.items() if key != "kind"}
+    with pytest.raises(ValueError, match=r"^kind: missing$"):
+        Plan.from_dict(without_kind)
     with pytest.raises(ValueError, match=r"a 'pgflex\.verify' document is not a plan \(expected kind 'pgflex\.plan'\)"):
         Plan.from_dict({**document, "kind": "pgflex.verify"})
 
