@@ -47,9 +47,7 @@ def test_capabilities_list_realistic_sizes_and_refuse_an_unknown_region(clients:
     from azure.core.exceptions import HttpResponseError
 
     capability = next(iter(clients.postgres.capabilities_by_location.list("eastus")))
-    skus = {
-        e.name: {s.name for s in e.supported_server_skus or []} for e in capability.supported_server_editions or []
-    }
+    skus = {e.name: {s.name for s in e.supported_server_skus or []} for e in capability.supported_server_editions or []}
     assert {"Standard_B1ms", "Standard_B2s"} <= skus["Burstable"]
     assert {"Standard_D2ds_v5", "Standard_D4ds_v5", "Standard_D8s_v3"} <= skus["GeneralPurpose"]
     assert {"Standard_E2ds_v5", "Standard_E4ds_v5"} <= skus["MemoryOptimized"]
