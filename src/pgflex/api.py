@@ -109,7 +109,7 @@ sessions = _pgflex_errors_only(verification.sessions)
 
 
 def _environment(spec: Environment | str | Path) -> Environment:
-    return spec if isinstance(spec, Environment) else load_spec(spec)
+    return spec if isinstance(spec, Environment) else load_spec(spec, defer_catalogue=True)
 
 
 @_pgflex_errors_only

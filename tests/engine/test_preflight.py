@@ -134,6 +134,12 @@ def test_every_problem_of_an_environment_is_listed_at_once(emulator: EmulatorHan
         group,
         [
             public_server(unique("fine"), {}),
+            # The shipped catalogue's findings are listed in the same run as what Azure tells the plan.
+            public_server(
+                unique("params"),
+                {},
+                parameters={"not_a_param": 1, "max_connections": 999999, "log_connections": "maybe"},
+            ),
             public_server(unique("big"), {}, sku={"name": "Standard_D3ds_v5", "tier": "GeneralPurpose"}),
             public_server(
                 unique("novar"), {}, administrator={"login": "pgadmin", "password": {"fromEnv": "PREFLIGHT_UNSET"}}
@@ -152,10 +158,13 @@ def test_every_problem_of_an_environment_is_listed_at_once(emulator: EmulatorHan
     env_file = write(tmp_path / "env.yaml", document)
     output = _refused_with_nothing_written(emulator, env_file)
     expected = {
-        "Standard_D3ds_v5": r"servers\[1\]\.sku\.name: compute size Standard_D3ds_v5 is not offered",
+        "not_a_param": r"servers\[1\]\.parameters\.not_a_param: ",
+        "max_connections": r"servers\[1\]\.parameters\.max_connections: ",
+        "log_connections": r"servers\[1\]\.parameters\.log_connections: ",
+        "Standard_D3ds_v5": r"servers\[2\]\.sku\.name: compute size Standard_D3ds_v5 is not offered",
         "PREFLIGHT_UNSET": r"environment variable PREFLIGHT_UNSET is not set",
         "never-set": r"Key Vault secret 'never-set' .* does not exist",
-        "/subnets/none": r"servers\[4\]\.access\.private\.subnet\.id: the subnet does not exist",
+        "/subnets/none": r"servers\[5\]\.access\.private\.subnet\.id: the subnet does not exist",
     }
     for text, pattern in expected.items():
         line = _line_of(env_file, text)

@@ -117,12 +117,12 @@ def apply(
             from pgflex.engine.saved import check_inputs, check_version, recheck
 
             check_version(saved, label=str(target))
-            env = load_spec(spec or saved.source)
+            env = load_spec(spec or saved.source, defer_catalogue=True)
             check_inputs(saved, env, label=str(target))
             clients = connect(env.cloud, env.subscription)
             to_run = recheck(env, clients, saved, label=str(target), parallelism=parallelism)
         else:
-            env = load_spec(target)
+            env = load_spec(target, defer_catalogue=True)
             clients = connect(env.cloud, env.subscription)
             to_run = plan_now(env, clients, parallelism=parallelism, verify=verify)
         display.plan(to_run, document=False)

@@ -57,7 +57,7 @@ def drift(
             from pgflex.verify.trust import check_ca_bundle
 
             check_ca_bundle(ca_bundle)  # an unusable bundle is found before the repair, not after
-        env = load_spec(spec)
+        env = load_spec(spec, defer_catalogue=True)
         clients = connect(env.cloud, env.subscription)
         found = find(env, clients, parallelism=parallelism, verify=verify)
         # Read-only, `-o json` prints the plan as it always has; with --repair, the drift document.

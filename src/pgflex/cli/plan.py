@@ -30,7 +30,7 @@ def _plan_and_show(spec: Path, display: Display, parallelism: int, verify: bool,
     from pgflex.spec import load_spec
 
     with reported_errors(json_output=display.json):
-        env = load_spec(spec)
+        env = load_spec(spec, defer_catalogue=True)
         result = make_plan(env, parallelism=parallelism, verify=verify)
     if out is not None:
         write_atomically(out, result.to_json())

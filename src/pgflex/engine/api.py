@@ -16,7 +16,7 @@ from .planning import plan_now
 
 
 def _environment(spec: Environment | str | Path) -> Environment:
-    return spec if isinstance(spec, Environment) else load_spec(spec)
+    return spec if isinstance(spec, Environment) else load_spec(spec, defer_catalogue=True)
 
 
 def plan(

@@ -29,5 +29,6 @@ def plan_now(
     """
     observed = observe(env, clients, parallelism=parallelism, parameter_strategy=parameter_strategy, retry=retry)
     plan = make_plan(env, observed, verify=verify)
-    problems = preflight(env, observed, clients, verify=verify, retry=retry)
+    # The shipped catalogue's findings (deferred by load_spec) come first: every problem in one plan.
+    problems = [*env.catalogue_issues, *preflight(env, observed, clients, verify=verify, retry=retry)]
     return replace(plan, errors=(*plan.errors, *problems)) if problems else plan

@@ -40,7 +40,14 @@ from pgflex.spec.model import (
     normalise_parameter,
 )
 from pgflex.spec.redaction import Interpolation, redact_issues
-from pgflex.spec.rules import Finding, Loc, ServerVerdict, check_server, check_unique_server_names
+from pgflex.spec.rules import (
+    Finding,
+    Loc,
+    ServerVerdict,
+    check_server,
+    check_unique_server_names,
+    parameter_findings,
+)
 from pgflex.spec.source_map import SourceMap, format_key_path
 from pgflex.spec.yaml_reader import parse_yaml, read_spec_text
 
@@ -58,27 +65,38 @@ _PASSWORD_VARIABLE: Loc = ("password", "fromEnv")
 _REPLACED_WHOLE = frozenset({"sku", "administrator"})
 
 
-def load_spec(path: str | Path, env: Mapping[str, str] | None = None) -> Environment:
+def load_spec(path: str | Path, env: Mapping[str, str] | None = None, *, defer_catalogue: bool = False) -> Environment:
     """Load, validate and normalise an environment file. Raises `SpecError` listing every issue found.
 
     Files beyond the bounds of `pgflex.spec.limits` (size, nesting, alias expansion, integer length) are
     refused; no message quotes a value read from an environment variable (`pgflex.spec.redaction`).
+    ``defer_catalogue``: when the shipped parameter catalogue's findings are the only problems, return the
+    environment with them in ``catalogue_issues`` (plan, apply and drift report them as plan errors together
+    with what Azure tells them, so that one run lists everything).
     """
-    return parse_spec(read_spec_text(path), str(path), env)
+    return parse_spec(read_spec_text(path), str(path), env, defer_catalogue=defer_catalogue)
 
 
-def parse_spec(text: str, file: str = "<string>", env: Mapping[str, str] | None = None) -> Environment:
+def parse_spec(
+    text: str, file: str = "<string>", env: Mapping[str, str] | None = None, *, defer_catalogue: bool = False
+) -> Environment:
     """Like `load_spec`, from text; `file` only labels messages."""
     source = SourceMap(file)
     try:
-        return _parse(text, source, os.environ if env is None else env)
+        environment, deferred = _parse(text, source, os.environ if env is None else env, defer_catalogue)
+        if not deferred:
+            return environment
+        redacted = redact_issues(deferred, source.interpolations.values())
+        return environment.model_copy(update={"catalogue_issues": tuple(str(issue) for issue in redacted)})
     except SpecError as error:
         issues = error.issues
     # Every issue leaves through here, and outside the except block: the unredacted error is not chained.
     raise SpecError(redact_issues(issues, source.interpolations.values()))
 
 
-def _parse(text: str, source: SourceMap, env: Mapping[str, str]) -> Environment:
+def _parse(
+    text: str, source: SourceMap, env: Mapping[str, str], defer_catalogue: bool
+) -> tuple[Environment, list[SpecIssue]]:
     root = parse_yaml(text, source.file)
     issues: list[SpecIssue] = []
     data = _to_plain(root, (), source, env, issues)
@@ -92,8 +110,10 @@ def _parse(text: str, source: SourceMap, env: Mapping[str, str]) -> Environment:
     _check_api_version(data, source)
     # Top-level x-* keys are free-form extensions, e.g. a home for YAML anchors.
     data = {key: value for key, value in data.items() if not key.startswith("x-")}
-    environment = _Validation(data, source, issues).run()
-    return environment.model_copy(update={"source_digest": text_digest(text), "source_keys": top_level_digests(root)})
+    validation = _Validation(data, source, issues, defer_catalogue=defer_catalogue)
+    environment = validation.run()
+    digests = {"source_digest": text_digest(text), "source_keys": top_level_digests(root)}
+    return environment.model_copy(update=digests), validation.deferred
 
 
 # --------------------------------------------------------------------------------------------------
@@ -272,10 +292,14 @@ def _clean_message(message: str) -> str:
 class _Validation:
     """One pass over a document, collecting every issue it can find."""
 
-    def __init__(self, data: dict[str, Any], source: SourceMap, issues: list[SpecIssue]) -> None:
+    def __init__(
+        self, data: dict[str, Any], source: SourceMap, issues: list[SpecIssue], *, defer_catalogue: bool = False
+    ) -> None:
         self.data = data
         self.source = source
         self.issues = issues
+        self.defer_catalogue = defer_catalogue
+        self.deferred: list[SpecIssue] = []  # the catalogue's findings, when deferred to plan
 
     def run(self) -> Environment:
         try:
@@ -299,7 +323,7 @@ class _Validation:
                     if server is not None:
                         servers.append(server)
         if self.issues:
-            raise SpecError(self.issues)
+            raise SpecError([*self.issues, *self.deferred])  # a broken file: every problem, the catalogue's too
         assert environment is not None  # no issues means every part validated
         return Environment(
             api_version=API_VERSION,
@@ -334,8 +358,12 @@ class _Validation:
         except ValidationError as exc:  # only a merge can make a valid server invalid here
             self.issues += _issues_from(exc, loc, self.source)
             return None
-        verdict = check_server(index, spec, environment, server_names)
+        verdict = check_server(index, spec, environment, server_names, check_parameters=not self.defer_catalogue)
         self._report(verdict.findings)
+        if self.defer_catalogue:
+            self.deferred += [
+                self.source.issue(f.loc, f.message, at_key=f.at_key) for f in parameter_findings(index, spec)
+            ]
         return None if verdict.findings else _normalise_server(spec, verdict, loc, self.source)
 
 

@@ -978,6 +978,11 @@ class Environment(SpecModel):
         default=(),
         description="(key, sha256:<hex>) per top-level key of the file, as written (before ${VAR} interpolation).",
     )
+    catalogue_issues: tuple[str, ...] = Field(
+        default=(),
+        description="Parameter problems the shipped catalogue found, as file:line:col messages, when loaded with "
+        "defer_catalogue=True: plan reports them beside what it learns from Azure, so all are listed at once.",
+    )
 
     @property
     def is_local(self) -> bool:

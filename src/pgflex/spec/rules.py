@@ -69,16 +69,23 @@ def check_unique_server_names(names: Sequence[tuple[int, str]]) -> list[Finding]
 
 
 def check_server(
-    index: int, server: ServerSpec, environment: EnvironmentSpec, server_names: Sequence[str]
+    index: int,
+    server: ServerSpec,
+    environment: EnvironmentSpec,
+    server_names: Sequence[str],
+    *,
+    check_parameters: bool = True,
 ) -> ServerVerdict:
-    """Every cross-field and policy check for one (merged) server."""
+    """Every cross-field and policy check for one (merged) server; the catalogue's parameter checks unless
+    ``check_parameters`` is off (the caller runs `check_parameters` itself)."""
     base: Loc = ("servers", index)
     verdict = ServerVerdict()
     verdict.findings += _required_settings(base, server)
     verdict.findings += _authentication(base, server)
     verdict.findings += _high_availability(base, server)
     verdict.findings += _duplicate_exceptions(base, server)
-    verdict.findings += _parameters(base, server)
+    if check_parameters:
+        verdict.findings += parameter_findings(index, server)
     _tls(base, server, environment, verdict)
     access = server.access
     if access.public is not None:
@@ -129,14 +136,14 @@ def _high_availability(base: Loc, server: ServerSpec) -> list[Finding]:
     return []
 
 
-def _parameters(base: Loc, server: ServerSpec) -> list[Finding]:
+def parameter_findings(index: int, server: ServerSpec) -> list[Finding]:
     # Against the catalogue pgflex ships: refused here, before any Azure call, rather than by the service
     # after other servers have changed (plan checks each live server's own list too).
     findings = []
     for name, value in sorted((server.parameters or {}).items()):
         problem = shipped_catalogue().problem(name, normalise_parameter(name, value))
         if problem is not None:
-            findings.append(Finding((*base, "parameters", name), problem))
+            findings.append(Finding(("servers", index, "parameters", name), problem))
     return findings
 
 
