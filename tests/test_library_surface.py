@@ -51,7 +51,7 @@ def _results() -> list[Any]:
     return [
         plan,
         ApplyReport(plan, result, verify),
-        DriftReport(plan, True, result, verify),
+        DriftReport(plan, result, verify, repair=True),
         DestroyReport("dev", "local", "env.yaml", ["server pg-a"]),
         sessions,
         Difference("pg-a", "parameter", "ssl_min_protocol_version", "update", "differs"),

@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pgflex.exit_codes import ExitCode
+from pgflex.outcomes import PlanRun
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from pgflex.azure.clients import AzureClients
     from pgflex.azure.retry import RetryPolicy
-    from pgflex.engine.apply import ApplyResult, Progress
+    from pgflex.engine.apply import Progress
     from pgflex.engine.plan import Change, Plan
     from pgflex.spec import Environment
-    from pgflex.verify.checks import VerifyReport
 
 DRIFT_KIND = "pgflex.drift"
 FORMAT_VERSION = 1
@@ -72,15 +72,11 @@ def differences(plan: Plan) -> list[Difference]:
 
 
 @dataclass(frozen=True)
-class DriftReport:
-    """What the drift job found (``plan``), what repairing it did (``result``) and the TLS verification."""
+class DriftReport(PlanRun):
+    """What the drift job found (``plan``, before any repair), what repairing it did (``result``) and the TLS
+    verification (only after a repair, or with nothing to repair, unless verify=False)."""
 
-    plan: Plan  # the drift found, before any repair
     repair: bool = False  # whether repairing was asked for
-    # None when nothing was applied. Not a key of its own in the JSON: its writes, restarted,
-    # pendingRestart and failures are, and so are the properties of the same names.
-    result: ApplyResult | None = None
-    verify: VerifyReport | None = None  # only after a repair (or nothing to repair), unless verify=False
 
     @property
     def outcome(self) -> DriftOutcome:
@@ -104,18 +100,6 @@ class DriftReport:
         return ExitCode.OK
 
     @property
-    def environment(self) -> str:
-        return self.plan.environment
-
-    @property
-    def cloud(self) -> str:
-        return self.plan.cloud
-
-    @property
-    def source(self) -> str:
-        return self.plan.source
-
-    @property
     def drift(self) -> list[Difference]:
         """Every difference found, repairable or not (the plan's errors are in ``unrepairable``)."""
         return differences(self.plan)
@@ -129,28 +113,8 @@ class DriftReport:
         return self.drift if self.outcome == "repaired" else []
 
     @property
-    def writes(self) -> int:
-        return self.result.writes if self.result else 0
-
-    @property
-    def restarted(self) -> list[str]:
-        return list(self.result.restarted) if self.result else []
-
-    @property
-    def pending_restart(self) -> dict[str, list[str]]:
-        return dict(self.result.pending_restart) if self.result else {}
-
-    @property
     def failures(self) -> list[str]:
         return list(self.result.failures) if self.result else []
-
-    @property
-    def remaining(self) -> Plan | None:
-        """The final re-plan, when differences remain after a repair."""
-        if self.result is None or self.result.converged:
-            return None
-        final = self.result.final_plan
-        return final if final is not None and final.has_changes else None
 
     def to_dict(self) -> dict[str, Any]:
         remaining = self.remaining
@@ -207,7 +171,7 @@ def settle(
     Nothing is applied when the plan has errors (see the module's docstring). Static parameters that drifted
     restart their server once, as ``pgflex apply --restart auto`` does.
     """
-    report = DriftReport(found, repair)
+    report = DriftReport(found, repair=repair)
     if not repair or found.errors:
         return report
     if found.has_changes:

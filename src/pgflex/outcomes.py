@@ -31,14 +31,15 @@ def report_exit_code(report: VerifyReport | SessionsReport) -> ExitCode:
 
 
 @dataclass(frozen=True)
-class ApplyReport:
-    """``pgflex apply`` from start to end: the plan it ran, what applying it did, and the TLS verification."""
+class PlanRun:
+    """A plan, what applying it did (``result``) and the TLS verification after: what apply and the drift job
+    share. The attributes are named like the keys of their JSON documents."""
 
     plan: Plan
-    # None when nothing was applied (no changes, or the plan was refused). Not a key of its own in the JSON:
-    # its writes, restarted, pendingRestart and failures are, and so are the properties of the same names.
+    # None when nothing was applied. Not a key of its own in the JSON: its writes, restarted,
+    # pendingRestart and failures are, and so are the properties of the same names.
     result: ApplyResult | None = None
-    verify: VerifyReport | None = None  # None with --no-verify, or when apply failed
+    verify: VerifyReport | None = None  # None with --no-verify, or when nothing was verified
 
     @property
     def environment(self) -> str:
@@ -65,6 +66,19 @@ class ApplyReport:
         return dict(self.result.pending_restart) if self.result else {}
 
     @property
+    def remaining(self) -> Plan | None:
+        """The final re-plan, when differences remain after applying."""
+        if self.result is None or self.result.converged:
+            return None
+        final = self.result.final_plan
+        return final if final is not None and final.has_changes else None
+
+
+@dataclass(frozen=True)
+class ApplyReport(PlanRun):
+    """``pgflex apply`` from start to end: the plan it ran, what applying it did, and the TLS verification."""
+
+    @property
     def failures(self) -> list[str]:
         return list(self.result.failures) if self.result else list(self.plan.errors)
 
@@ -83,14 +97,6 @@ class ApplyReport:
         if self.verify is not None and not self.verify.passed:
             return ExitCode.VERIFY_FAILED
         return ExitCode.OK
-
-    @property
-    def remaining(self) -> Plan | None:
-        """The final re-plan, when differences remain after apply."""
-        if self.result is None or self.result.converged:
-            return None
-        final = self.result.final_plan
-        return final if final is not None and final.has_changes else None
 
     def to_dict(self) -> dict[str, Any]:
         remaining = self.remaining
