@@ -247,9 +247,18 @@ def test_the_lease_costs_five_requests_per_apply_and_nothing_when_nothing_change
     assert emulator.request_count("arm.writes") == 0
 
 
-@pytest.mark.parametrize("after_seconds", [0.0, 1.0], ids=["while-taking-it", "midway-through-the-writes"])
-def test_an_apply_interrupted_with_ctrl_c_releases_the_lease(
-    emulator: EmulatorHandle, clients: Clients, changed: Path, names: dict[str, str], after_seconds: float
+@pytest.mark.parametrize(
+    ("interrupt", "after_seconds"),
+    [(signal.SIGINT, 0.0), (signal.SIGINT, 1.0), (signal.SIGTERM, 1.0)],
+    ids=["ctrl-c-while-taking-it", "ctrl-c-midway-through-the-writes", "sigterm-of-a-cancelled-pipeline"],
+)
+def test_an_interrupted_apply_releases_the_lease(
+    emulator: EmulatorHandle,
+    clients: Clients,
+    changed: Path,
+    names: dict[str, str],
+    interrupt: signal.Signals,
+    after_seconds: float,
 ) -> None:
     emulator.tune(operation_seconds=0.4)
     holder = _pgflex("apply", str(changed), "--auto-approve", "--no-verify")
@@ -258,7 +267,7 @@ def test_an_apply_interrupted_with_ctrl_c_releases_the_lease(
         assert holder.poll() is None and time.monotonic() < deadline, "the apply never took the lease"
         time.sleep(0.05)
     time.sleep(after_seconds)
-    holder.send_signal(signal.SIGINT)
+    holder.send_signal(interrupt)
     holder.communicate(timeout=120)
     assert holder.returncode != 0
     assert LEASE_TAG not in (clients.resources.resource_groups.get(names["group"]).tags or {})

@@ -73,9 +73,17 @@ def hoist_global_flags(argv: list[str]) -> list[str]:
     return [a for a in head if a in GLOBAL_FLAGS] + [a for a in head if a not in GLOBAL_FLAGS] + tail
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # A cancelled pipeline sends SIGTERM: unwind as Ctrl-C does, so that a lease is released and files
+    # are left whole, instead of dying where we stand.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    import signal
     import sys
 
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = app(args=hoist_global_flags(sys.argv[1:]), prog_name="pgflex", standalone_mode=False)
     except typer.TyperException as error:
