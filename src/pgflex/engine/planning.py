@@ -29,6 +29,8 @@ def plan_now(
     """
     observed = observe(env, clients, parallelism=parallelism, parameter_strategy=parameter_strategy, retry=retry)
     plan = make_plan(env, observed, verify=verify)
-    # The shipped catalogue's findings (deferred by load_spec) come first: every problem in one plan.
-    problems = [*env.catalogue_issues, *preflight(env, observed, clients, verify=verify, retry=retry)]
+    # What load_spec deferred (the shipped catalogue's findings, lapsed policy exceptions) comes first: every
+    # problem in one plan.
+    deferred = [*env.catalogue_issues, *env.expired_exceptions]
+    problems = [*deferred, *preflight(env, observed, clients, verify=verify, retry=retry)]
     return replace(plan, errors=(*plan.errors, *problems)) if problems else plan

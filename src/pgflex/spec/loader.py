@@ -11,6 +11,7 @@ import difflib
 import os
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
@@ -20,6 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from pgflex.spec.digest import text_digest, top_level_digests
 from pgflex.spec.errors import SpecError, SpecIssue
+from pgflex.spec.expiry import expired_findings
 from pgflex.spec.model import (
     API_VERSION,
     Administrator,
@@ -65,29 +67,42 @@ _PASSWORD_VARIABLE: Loc = ("password", "fromEnv")
 _REPLACED_WHOLE = frozenset({"sku", "administrator"})
 
 
-def load_spec(path: str | Path, env: Mapping[str, str] | None = None, *, defer_catalogue: bool = False) -> Environment:
+def load_spec(
+    path: str | Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    defer_catalogue: bool = False,
+    today: date | None = None,
+) -> Environment:
     """Load, validate and normalise an environment file. Raises `SpecError` listing every issue found.
 
     Files beyond the bounds of `pgflex.spec.limits` (size, nesting, alias expansion, integer length) are
     refused; no message quotes a value read from an environment variable (`pgflex.spec.redaction`).
     ``defer_catalogue``: when the shipped parameter catalogue's findings are the only problems, return the
     environment with them in ``catalogue_issues`` (plan, apply and drift report them as plan errors together
-    with what Azure tells them, so that one run lists everything).
+    with what Azure tells them, so that one run lists everything); policy exceptions past their ``expires``
+    (as of ``today``, default the calendar's) are deferred the same way, into ``expired_exceptions``.
     """
-    return parse_spec(read_spec_text(path), str(path), env, defer_catalogue=defer_catalogue)
+    return parse_spec(read_spec_text(path), str(path), env, defer_catalogue=defer_catalogue, today=today)
 
 
 def parse_spec(
-    text: str, file: str = "<string>", env: Mapping[str, str] | None = None, *, defer_catalogue: bool = False
+    text: str,
+    file: str = "<string>",
+    env: Mapping[str, str] | None = None,
+    *,
+    defer_catalogue: bool = False,
+    today: date | None = None,
 ) -> Environment:
     """Like `load_spec`, from text; `file` only labels messages."""
     source = SourceMap(file)
     try:
-        environment, deferred = _parse(text, source, os.environ if env is None else env, defer_catalogue)
-        if not deferred:
-            return environment
-        redacted = redact_issues(deferred, source.interpolations.values())
-        return environment.model_copy(update={"catalogue_issues": tuple(str(issue) for issue in redacted)})
+        validation = _parse(text, source, os.environ if env is None else env, defer_catalogue, today)
+        environment, deferred = validation.environment, {}
+        for key, found in (("catalogue_issues", validation.deferred), ("expired_exceptions", validation.expired)):
+            if found:
+                deferred[key] = tuple(map(str, redact_issues(found, source.interpolations.values())))
+        return environment.model_copy(update=deferred) if deferred else environment
     except SpecError as error:
         issues = error.issues
     # Every issue leaves through here, and outside the except block: the unredacted error is not chained.
@@ -95,8 +110,8 @@ def parse_spec(
 
 
 def _parse(
-    text: str, source: SourceMap, env: Mapping[str, str], defer_catalogue: bool
-) -> tuple[Environment, list[SpecIssue]]:
+    text: str, source: SourceMap, env: Mapping[str, str], defer_catalogue: bool, today: date | None
+) -> _Validation:
     root = parse_yaml(text, source.file)
     issues: list[SpecIssue] = []
     data = _to_plain(root, (), source, env, issues)
@@ -110,10 +125,10 @@ def _parse(
     _check_api_version(data, source)
     # Top-level x-* keys are free-form extensions, e.g. a home for YAML anchors.
     data = {key: value for key, value in data.items() if not key.startswith("x-")}
-    validation = _Validation(data, source, issues, defer_catalogue=defer_catalogue)
-    environment = validation.run()
+    validation = _Validation(data, source, issues, defer_catalogue=defer_catalogue, today=today)
     digests = {"source_digest": text_digest(text), "source_keys": top_level_digests(root)}
-    return environment.model_copy(update=digests), validation.deferred
+    validation.environment = validation.run().model_copy(update=digests)
+    return validation
 
 
 # --------------------------------------------------------------------------------------------------
@@ -293,13 +308,22 @@ class _Validation:
     """One pass over a document, collecting every issue it can find."""
 
     def __init__(
-        self, data: dict[str, Any], source: SourceMap, issues: list[SpecIssue], *, defer_catalogue: bool = False
+        self,
+        data: dict[str, Any],
+        source: SourceMap,
+        issues: list[SpecIssue],
+        *,
+        defer_catalogue: bool = False,
+        today: date | None = None,
     ) -> None:
         self.data = data
         self.source = source
         self.issues = issues
         self.defer_catalogue = defer_catalogue
+        self.today = today
         self.deferred: list[SpecIssue] = []  # the catalogue's findings, when deferred to plan
+        self.expired: list[SpecIssue] = []  # lapsed policy exceptions, deferred to plan the same way
+        self.environment: Environment  # set once run() succeeds
 
     def run(self) -> Environment:
         try:
@@ -323,7 +347,7 @@ class _Validation:
                     if server is not None:
                         servers.append(server)
         if self.issues:
-            raise SpecError([*self.issues, *self.deferred])  # a broken file: every problem, the catalogue's too
+            raise SpecError([*self.issues, *self.deferred, *self.expired])  # a broken file: every problem
         assert environment is not None  # no issues means every part validated
         return Environment(
             api_version=API_VERSION,
@@ -344,8 +368,10 @@ class _Validation:
         except ValidationError:  # already reported by the whole-document pass
             return None
 
-    def _report(self, findings: list[Finding]) -> None:
-        self.issues += [self.source.issue(f.loc, f.message, at_key=f.at_key) for f in findings]
+    def _report(self, findings: list[Finding], into: list[SpecIssue] | None = None) -> None:
+        (self.issues if into is None else into).extend(
+            self.source.issue(f.loc, f.message, at_key=f.at_key) for f in findings
+        )
 
     def _server(
         self, index: int, raw: dict[str, Any], environment: EnvironmentSpec, server_names: list[str]
@@ -361,9 +387,8 @@ class _Validation:
         verdict = check_server(index, spec, environment, server_names, check_parameters=not self.defer_catalogue)
         self._report(verdict.findings)
         if self.defer_catalogue:
-            self.deferred += [
-                self.source.issue(f.loc, f.message, at_key=f.at_key) for f in parameter_findings(index, spec)
-            ]
+            self._report(parameter_findings(index, spec), into=self.deferred)
+        self._report(expired_findings(index, spec, self.today), into=self.expired if self.defer_catalogue else None)
         return None if verdict.findings else _normalise_server(spec, verdict, loc, self.source)
 
 

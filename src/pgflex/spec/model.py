@@ -19,6 +19,7 @@ import ipaddress
 import re
 import uuid
 from collections.abc import Iterable
+from datetime import date, datetime
 from types import EllipsisType
 from typing import Annotated, Any, Literal
 
@@ -451,6 +452,21 @@ ParameterSetting = Annotated[
     ),
 ]
 NonBlank = Annotated[str, AfterValidator(check_not_blank), WithJsonSchema({"type": "string", "minLength": 1})]
+
+
+def check_iso_date(value: object) -> date:
+    # Only a calendar date: pydantic would also read 86400 as 1970-01-02, and YAML reads 2027-01-31 as a date.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a calendar date") from None
+    raise ValueError(f"expected a date written YYYY-MM-DD, such as 2027-01-31, got {value!r}")
+
+
+IsoDate = Annotated[date, PlainValidator(check_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
 TagName = Annotated[str, AfterValidator(check_tag_name)]
 TagValue = Annotated[str, AfterValidator(check_tag_value)]
 
@@ -604,6 +620,11 @@ class PolicyException(SpecModel):
         "(requireSecureTransport false) or open-to-internet (a firewall rule covering every IPv4 address)."
     )
     reason: NonBlank = Field(description="Why the exception is acceptable; shown in plans.")
+    expires: IsoDate | None = Field(
+        None,
+        description="The date the exception lapses (YYYY-MM-DD): from that day on it is a policy error in validate, "
+        "plan and drift, until renewed or removed. `pgflex exceptions` lists the days left.",
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -982,6 +1003,11 @@ class Environment(SpecModel):
         default=(),
         description="Parameter problems the shipped catalogue found, as file:line:col messages, when loaded with "
         "defer_catalogue=True: plan reports them beside what it learns from Azure, so all are listed at once.",
+    )
+    expired_exceptions: tuple[str, ...] = Field(
+        default=(),
+        description="Policy exceptions past their expires date, as file:line:col messages, deferred with the "
+        "catalogue's findings: plan reports them as plan errors (drift: unrepairable, exit 2).",
     )
 
     @property

@@ -23,6 +23,8 @@ from pgflex.spec.errors import SpecError, SpecIssue
 from pgflex.spec.limits import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, MAX_INT_DIGITS
 
 _INT_TAG = "tag:yaml.org,2002:int"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 def read_spec_text(path: str | Path) -> str:
@@ -143,6 +145,11 @@ class _BoundedComposer(Composer):
 
     def compose_scalar_node(self, anchor: Any) -> Any:
         node = super().compose_scalar_node(anchor)
+        if str(node.tag) == _TIMESTAMP_TAG:
+            # Dates stay text, checked by the model that expects one (exceptions' expires) with the key's
+            # position: ruamel.yaml would turn 2027-02-30 into a bare ValueError, and a date into a tag value
+            # or a name is a string anyway.
+            node.tag = _STR_TAG
         if str(node.tag) == _INT_TAG:
             digits = len(node.value.lstrip("+-").replace("_", ""))
             if digits > MAX_INT_DIGITS:
