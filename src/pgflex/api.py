@@ -32,11 +32,15 @@ from pgflex.engine.apply import ApplyResult, Event, Phase, Progress, RestartMode
 from pgflex.engine.plan import Plan
 from pgflex.engine.saved import check_inputs as _check_inputs
 from pgflex.engine.saved import recheck as _recheck
+from pgflex.engine.tls_impact import ImpactNotAcceptedError
+from pgflex.engine.tls_impact import check_accepted as _check_accepted
 from pgflex.exit_codes import ExitCode
 from pgflex.outcomes import ApplyReport, DestroyReport, plan_exit_code, report_exit_code
 from pgflex.spec import Environment, PgflexError, Server, SpecError, SpecIssue, TlsPolicy
 from pgflex.spec import load_spec as _load_spec
 from pgflex.verify import SessionsReport, VerifyError, VerifyReport
+from pgflex.verify.impact import assess as _assess_impact
+from pgflex.verify.impact import read_watch_report as _read_watch_report
 
 AzureClients = azure_clients.AzureClients
 
@@ -103,13 +107,38 @@ def _pgflex_errors_only(function: Callable[_Params, _Result]) -> Callable[_Param
 
 load_spec = _load_spec
 connect = _pgflex_errors_only(azure_clients.connect)
-plan = _pgflex_errors_only(engine.plan)
 verify = _pgflex_errors_only(verification.verify)
 sessions = _pgflex_errors_only(verification.sessions)
 
 
 def _environment(spec: Environment | str | Path) -> Environment:
     return spec if isinstance(spec, Environment) else load_spec(spec, defer_catalogue=True)
+
+
+def _watch_report(env: Environment, impact_from: str | Path | None) -> dict[str, typing.Any] | None:
+    from pathlib import Path
+
+    return None if impact_from is None else _read_watch_report(Path(impact_from), env)
+
+
+@_pgflex_errors_only
+def plan(
+    spec: Environment | str | Path,
+    *,
+    clients: AzureClients | None = None,
+    parallelism: int = 8,
+    verify: bool = True,
+    retry: RetryPolicy | None = None,
+    impact_from: str | Path | None = None,
+    ca_bundle: str | Path | None = None,
+) -> Plan:
+    """What apply would change (read-only), as ``pgflex plan``: each change that tightens TLS carries its
+    ``impact``, the clients it would refuse (seen connected now, or in the ``impact_from`` watch report)."""
+    env = _environment(spec)
+    clients = clients or connect(env.cloud, env.subscription)
+    made = engine.plan(env, clients=clients, parallelism=parallelism, verify=verify, retry=retry)
+    watched = _watch_report(env, impact_from)
+    return _assess_impact(env, made, clients=clients, ca_bundle=ca_bundle, watch_report=watched)
 
 
 @_pgflex_errors_only
@@ -160,11 +189,15 @@ def apply(
     retry: RetryPolicy | None = None,
     lock_timeout: float = _LOCK_TIMEOUT,
     ca_bundle: str | Path | None = None,
+    accept_impact: bool = False,
+    impact_from: str | Path | None = None,
 ) -> ApplyReport:
     """Converge the environment to the spec (or run ``saved_plan``, refused when stale), then, with ``verify``
     (the default), verify TLS on the live servers, as ``pgflex apply`` does. A plan with errors is refused
     before any write; verification runs only after a successful apply, and its failure is
-    ``ExitCode.VERIFY_FAILED``, not an apply failure. ``verify=False`` is ``--no-verify``."""
+    ``ExitCode.VERIFY_FAILED``, not an apply failure. ``verify=False`` is ``--no-verify``. A change that tightens
+    TLS and would refuse clients (or whose impact nobody could see) raises ``ImpactNotAcceptedError`` before any
+    write unless ``accept_impact``; ``impact_from`` judges it against a ``pgflex sessions --watch`` report."""
     env = _environment(spec)
     if saved_plan is not None:
         _check_inputs(saved_plan, env)  # another pgflex version, or a spec changed since: refused before any request
@@ -176,6 +209,9 @@ def apply(
         to_run = engine.plan(env, clients=clients, parallelism=parallelism, verify=verify, retry=retry)
     if to_run.errors:
         return ApplyReport(to_run)
+    watched = _watch_report(env, impact_from)
+    to_run = _assess_impact(env, to_run, clients=clients, ca_bundle=ca_bundle, watch_report=watched)
+    _check_accepted(to_run, accept_impact=accept_impact)  # ImpactNotAcceptedError, before any write
     result: ApplyResult | None = None
     if to_run.has_changes:
         result = engine.apply(
@@ -223,6 +259,7 @@ __all__ = [
     "Environment",
     "Event",
     "ExitCode",
+    "ImpactNotAcceptedError",
     "PgflexError",
     "Phase",
     "Plan",

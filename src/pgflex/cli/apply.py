@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from .common import EXIT_OK, fail, reported_errors, write_atomically
+from .impact import AcceptImpactOption, ImpactFromOption, assess_impact, gate_impact
 from .output import Display, Output
 from .plan import OutputOption
 from .verify import CaBundleOption
@@ -93,6 +94,8 @@ def apply(
     junit: Path | None = typer.Option(None, "--junit", help="Write the verification's JUnit XML report here."),
     ca_bundle: Path | None = CaBundleOption,
     lock_timeout: float = LockTimeoutOption,
+    accept_impact: bool = AcceptImpactOption,
+    impact_from: Path | None = ImpactFromOption,
 ) -> None:
     """Converge the environment to the spec (one write at a time per server, at most one restart each), then
     verify TLS on the live servers. Exit 0 done, 1 error (nothing or not everything applied), 3 applied but
@@ -125,9 +128,11 @@ def apply(
             env = load_spec(target, defer_catalogue=True)
             clients = connect(env.cloud, env.subscription)
             to_run = plan_now(env, clients, parallelism=parallelism, verify=verify)
+        to_run = assess_impact(env, to_run, clients, impact_from=impact_from, ca_bundle=ca_bundle)
         display.plan(to_run, document=False)
         result: ApplyResult | None = None
         if to_run.has_changes and not to_run.errors:
+            gate_impact(to_run, accept_impact=accept_impact, auto_approve=auto_approve, display=display)
             _confirm("Apply these changes?", auto_approve, display)
             with display.progress() as progress:
                 result = apply_plan(

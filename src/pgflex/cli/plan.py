@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from .common import EXIT_ERROR, EXIT_OK, fail, reported_errors, write_atomically
+from .impact import ImpactFromOption, assess_impact
 from .output import Display, Output
 
 if TYPE_CHECKING:
@@ -25,13 +26,18 @@ VerifyOption = typer.Option(
 )
 
 
-def _plan_and_show(spec: Path, display: Display, parallelism: int, verify: bool, out: Path | None) -> Plan:
+def _plan_and_show(
+    spec: Path, display: Display, parallelism: int, verify: bool, out: Path | None, impact_from: Path | None = None
+) -> Plan:
+    from pgflex.azure.clients import connect
     from pgflex.engine.api import plan as make_plan
     from pgflex.spec import load_spec
 
     with reported_errors(json_output=display.json):
         env = load_spec(spec, defer_catalogue=True)
-        result = make_plan(env, parallelism=parallelism, verify=verify)
+        clients = connect(env.cloud, env.subscription)
+        result = make_plan(env, clients=clients, parallelism=parallelism, verify=verify)
+        result = assess_impact(env, result, clients, impact_from=impact_from)
     if out is not None:
         write_atomically(out, result.to_json())
     display.plan(result)
@@ -49,11 +55,12 @@ def plan(
     ),
     parallelism: int = ParallelismOption,
     verify: bool = VerifyOption,
+    impact_from: Path | None = ImpactFromOption,
 ) -> None:
-    """Show what apply would change (reads only)."""
+    """Show what apply would change (reads only), and who each TLS-tightening change would cut off."""
     from pgflex.outcomes import plan_exit_code
 
-    result = _plan_and_show(spec, Display(output), parallelism, verify, out)
+    result = _plan_and_show(spec, Display(output), parallelism, verify, out, impact_from)
     raise typer.Exit(plan_exit_code(result, detailed=detailed_exitcode))
 
 

@@ -15,9 +15,12 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pgflex.spec.errors import PgflexError
+
+if TYPE_CHECKING:
+    from .tls_impact import Impact
 
 PLAN_KIND = "pgflex.plan"
 # 2: the plan is bound to its inputs (pgflexVersion, specDigest, specKeys, verify).
@@ -68,9 +71,12 @@ class Change:
     before: JSONValue = None
     after: JSONValue = None
     requires_restart: bool = False
+    # Who the change would cut off (TLS tightening only; pgflex.engine.tls_impact). Not what the change is:
+    # sessions come and go, so it is never compared, and apply recomputes it rather than reading a saved one.
+    impact: Impact | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document = {
             "kind": self.kind.value,
             "name": self.name,
             "action": self.action.value,
@@ -79,6 +85,9 @@ class Change:
             "reason": self.reason,
             "requiresRestart": self.requires_restart,
         }
+        if self.impact is not None:
+            document["impact"] = self.impact.to_dict()
+        return document
 
     @classmethod
     def from_dict(cls, data: Any, at: str = "change") -> Change:
@@ -272,7 +281,8 @@ class EditedPlanError(SavedPlanError):
     """The saved plan is not the plan pgflex makes from its spec and the observed state: it was edited."""
 
 
-_CHANGE_KEYS = frozenset({"kind", "name", "action", "before", "after", "reason", "requiresRestart"})
+# "impact" is read as a key pgflex writes, never as a value: apply assesses the impact again.
+_CHANGE_KEYS = frozenset({"kind", "name", "action", "before", "after", "reason", "requiresRestart", "impact"})
 _SERVER_KEYS = frozenset({"name", "changes", "exceptions"})
 _EXCEPTION_KEYS = frozenset({"rule", "reason"})
 _PLAN_KEYS = frozenset(

@@ -114,11 +114,15 @@ def recheck(
 
 
 def _comparable(plan: Plan) -> dict[str, Any]:
-    """The plan as a document, less the path it was given (a name, not what the plan does) and what is derived
-    from the changes (summary, hasChanges: compared through the changes themselves)."""
+    """The plan as a document, less the path it was given (a name, not what the plan does), what is derived
+    from the changes (summary, hasChanges: compared through the changes themselves) and the changes' impact."""
     document = plan.to_dict()
     for derived in ("source", "summary", "hasChanges"):
         document.pop(derived)
+    # Who a TLS change would cut off is an observation of sessions, which come and go; apply assesses it again.
+    for server in document["servers"]:
+        for change in server["changes"]:
+            change.pop("impact", None)
     return document
 
 

@@ -74,10 +74,34 @@ def plan_lines(plan: Plan) -> list[str]:
             lines.append(result_line(server.name, f"policy-exception/{exception.rule}", "warn", exception.reason))
         if not server.pending:
             lines.append(result_line(server.name, "plan", "ok", "up to date"))
-        lines += [result_line(server.name, change_check(c), c.action.value, change_detail(c)) for c in server.pending]
+        for change in server.pending:
+            lines.append(result_line(server.name, change_check(change), change.action.value, change_detail(change)))
+            lines += impact_lines(server.name, change)
     lines += [result_line(ENVIRONMENT_SCOPE, "plan", "error", error) for error in plan.errors]
     lines.append(plan_summary(plan))
     return lines
+
+
+def impact_lines(server: str, change: Change) -> list[str]:
+    """Who a TLS-tightening change would cut off: one line per client refused, or one saying none or unknown."""
+    impact = change.impact
+    if impact is None:
+        return []
+    check = f"impact/{change.name}"
+    if impact.status == "unknown":
+        return [result_line(server, check, "unknown", impact.describe())]
+    if impact.status == "none":
+        return [result_line(server, check, "ok", impact.describe())]
+    return [
+        result_line(
+            server,
+            check,
+            "refuses",
+            f"user={client.user} database={client.database} application={client.application or '-'} "
+            f"client={client.client_address} tls={client.tls} sessions={client.sessions} ({impact.source})",
+        )
+        for client in impact.clients
+    ]
 
 
 def plan_summary(plan: Plan) -> str:

@@ -28,6 +28,31 @@ def _line(change: Change) -> Text:
     return text
 
 
+def _impact_block(change: Change, console: Console) -> None:
+    """Under a TLS-tightening change: the clients it would refuse, or that none would be, or why nobody knows."""
+    impact = change.impact
+    if impact is None or change.action is Action.NOOP:
+        return
+    if impact.status == "unknown":
+        console.print(Text(f"      impact unknown: {impact.reason}", style="bold yellow"))
+        return
+    if impact.status == "none":
+        console.print(Text(f"      impact: none ({impact.source})", style="green"))
+        return
+    console.print(
+        Text(f"      impact: would refuse {len(impact.clients)} client(s) ({impact.source})", style="bold red")
+    )
+    for client in impact.clients:
+        console.print(
+            Text(
+                f"        {client.application or '(no application_name)'}  user {client.user}  "
+                f"database {client.database}  from {client.client_address}  {client.tls}  "
+                f"{client.sessions} session(s)",
+                style="red",
+            )
+        )
+
+
 def render_plan(plan: Plan, console: Console, *, show_unchanged: bool = False) -> None:
     console.print(
         Text(f"pgflex plan for {plan.environment} ({plan.cloud}, resource group {plan.resource_group})", style="bold")
@@ -45,6 +70,7 @@ def render_plan(plan: Plan, console: Console, *, show_unchanged: bool = False) -
             console.print(Text(f"  ! policy exception {exception.rule}: {exception.reason}", style="bold yellow"))
         for change in shown:
             console.print(_line(change))
+            _impact_block(change, console)
     for error in plan.errors:
         console.print(Text(f"error: {error}", style="bold red"))
     verdict = plan_verdict(plan)
