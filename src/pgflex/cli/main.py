@@ -13,6 +13,7 @@ from pgflex.exit_codes import ExitCode
 from . import apply as apply_commands
 from . import client_setup as client_setup_commands
 from . import drift as drift_commands
+from . import exceptions as exceptions_commands
 from . import plan as plan_commands
 from . import verify as verify_commands
 from .emulator import emulator_app
@@ -36,6 +37,7 @@ app.command("validate")(plan_commands.validate)
 app.command("schema")(plan_commands.schema)
 app.command("verify")(verify_commands.verify)
 app.command("sessions")(verify_commands.sessions)
+app.command("exceptions")(exceptions_commands.exceptions)
 app.command("trust-bundle")(client_setup_commands.trust_bundle)
 app.command("connection-string")(client_setup_commands.connection_string)
 
