@@ -173,3 +173,13 @@ def test_emulator_start_status_stop(installed: Installed, tmp_path: Path) -> Non
     assert (stopped.returncode, stopped.stdout.strip()) == (0, "emulator stopped")
     after = _run([*emulator, "status", "--state-dir", str(state)], tmp_path)
     assert (after.returncode, after.stdout.strip()) == (1, "emulator is not running")
+
+
+def test_the_installed_package_ships_azures_pinned_roots(installed: Installed, tmp_path: Path) -> None:
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        names = set(wheel.namelist())
+    assert {"pgflex/verify/data/azure-postgres-roots.pem", "pgflex/verify/data/SOURCE.md"} <= names
+    # trust-bundle checks the installed file against the pinned fingerprints before printing it.
+    done = _run([installed.pgflex, "trust-bundle"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("-----BEGIN CERTIFICATE-----") == 3 and "DigiCert Global Root CA" in done.stdout
