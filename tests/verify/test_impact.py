@@ -4,6 +4,8 @@ emulator's PostgreSQL), and apply refuses it, with no write at the emulator, unt
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -12,11 +14,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from live.conftest import conninfo
 from pgflex.cli.main import app
 from pgflex.engine.api import apply
+from pgflex.schemas import output_schema
 from support.emulator import EmulatorHandle, unique
 from support.specs import environment, public_server, write
 
@@ -160,3 +164,58 @@ def test_an_unreachable_server_is_impact_unknown_and_refused(loose: Loose, live:
     refused = cli("apply", str(loose.blocked_min13), "--auto-approve")
     assert refused.exit_code == 1 and "impact unknown" in refused.stderr, refused.output
     assert live.request_count("arm.writes") == writes
+
+
+def _brief_client(handle: EmulatorHandle, fqdn: str, application: str, **tls: Any) -> threading.Thread:
+    """A client that connects a second after the watch starts, stays two seconds, and leaves inside the window."""
+
+    def visit() -> None:
+        time.sleep(1.0)
+        with _client(handle, fqdn, application, **tls):
+            time.sleep(2.0)
+
+    thread = threading.Thread(target=visit)
+    thread.start()
+    return thread
+
+
+def test_watch_reports_a_client_that_came_and_went_and_the_policy_names_it(
+    loose: Loose, live: EmulatorHandle, tmp_path: Path
+) -> None:
+    visitor = _brief_client(live, loose.fqdn, "nightly-tls12", ssl_max_protocol_version="TLSv1.2")
+    result = cli("sessions", str(loose.loose), "--watch", "5s", "--interval", "1s", "--policy", "TLSv1.3", "-o", "json")
+    visitor.join()
+    assert result.exit_code == 2, result.output
+    document = json.loads(result.stdout)
+    Draft202012Validator(output_schema("sessions")).validate(document)
+    (server,) = document["servers"]
+    (seen,) = [c for c in server["clients"] if c["application"] == "nightly-tls12"]
+    assert seen["versions"] == ["TLSv1.2"] and seen["clientAddress"] == "127.0.0.1" and server["samples"] >= 4
+    assert not any(c["application"].startswith("pgflex") for c in server["clients"])
+    assert [(r["application"], r["refusedVersions"]) for r in document["watch"]["refused"]] == [
+        ("nightly-tls12", ["TLSv1.2"])
+    ]
+    # No client is connected now: the live plan sees no impact, the recorded watch does.
+    recorded = tmp_path / "watch.json"
+    recorded.write_text(result.stdout)
+    live_plan = json.loads(cli("plan", str(loose.min13), "-o", "json").stdout)
+    assert _impact(live_plan, loose.name, "ssl_min_protocol_version")["status"] == "none"
+    from_watch = cli("plan", str(loose.min13), "-o", "json", "--impact-from", str(recorded))
+    impact = _impact(json.loads(from_watch.stdout), loose.name, "ssl_min_protocol_version")
+    assert [c["application"] for c in impact["clients"]] == ["nightly-tls12"] and "watch.json" in impact["source"]
+    writes = live.request_count("arm.writes")
+    refused = cli("apply", str(loose.min13), "--auto-approve", "--impact-from", str(recorded))
+    assert refused.exit_code == 1 and "nightly-tls12" in refused.stderr, refused.output
+    assert live.request_count("arm.writes") == writes
+
+
+def test_watch_log_lines_and_require_tls(loose: Loose, live: EmulatorHandle) -> None:
+    visitor = _brief_client(live, loose.fqdn, "batch-plain", sslmode="disable")
+    result = cli("sessions", str(loose.loose), "--watch", "4s", "--interval", "1s", "--require-tls")
+    visitor.join()
+    assert result.exit_code == 2, result.output
+    lines = result.stdout.splitlines()
+    assert any(line.startswith(f"{loose.name} client WARN ") and "application=batch-plain" in line for line in lines)
+    assert any(line.startswith(f"{loose.name} policy REFUSES ") and "refused=no TLS" in line for line in lines)
+    assert "would refuse 1 client(s)" in lines[-1]
+    assert cli("sessions", str(loose.loose), "--watch", "soon").exit_code == 1
