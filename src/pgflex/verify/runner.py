@@ -368,8 +368,9 @@ def verify(
     """Prove on each live server that TLS is what the spec says.
 
     ``ca_bundle`` replaces the trusted roots (default: Azure's roots as pgflex ships them, pinned in
-    verify/roots.py, or the emulator's root for ``cloud: local``). ``host_names`` maps a server name to the host name its clients use instead of the
-    FQDN (a CNAME, say): verify-full is then checked against that name, on the server's own address.
+    verify/roots.py, or the emulator's root for ``cloud: local``). ``host_names`` maps a server name to the
+    host name its clients use instead of the FQDN (a CNAME, say): verify-full is then checked against that
+    name, on the server's own address.
     """
     started = time.monotonic()
     env, selected, locator, options = _setup(spec, clients, ca_bundle, host_names, servers, timeout)
