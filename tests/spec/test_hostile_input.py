@@ -23,12 +23,14 @@ def test_hostile_file_is_refused_fast_at_its_position(case: hostile.Hostile, tmp
     path = tmp_path / f"{case.name}.yaml"
     path.write_text(case.text, encoding="utf-8")
 
-    started = time.perf_counter()
+    # CPU time, not wall time: the bound is about the work pgflex does, which a loaded test machine
+    # (other workers, other suites) must not make look slower.
+    started = time.process_time()
     with pytest.raises(SpecError) as caught:
         load_spec(path, env={})
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
 
-    assert elapsed < 1.0, f"{case.name} took {elapsed:.2f}s"
+    assert elapsed < 1.0, f"{case.name} took {elapsed:.2f}s of CPU"
     (issue,) = caught.value.issues
     assert (issue.file, issue.line, issue.column) == (str(path), case.line, case.column), str(issue)
     assert case.fragment in issue.message, str(issue)
@@ -37,10 +39,10 @@ def test_hostile_file_is_refused_fast_at_its_position(case: hostile.Hostile, tmp
 
 def test_an_endless_file_is_read_no_further_than_the_limit() -> None:
     # A character device reports size 0 and never ends: only reading at most limit + 1 bytes stops.
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(SpecError) as caught:
         load_spec("/dev/zero", env={})
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     (issue,) = caught.value.issues
     assert (issue.line, issue.column) == (1, 1)
     assert f"more than {MAX_FILE_BYTES:,} bytes" in issue.message
