@@ -30,6 +30,7 @@ from pgflex.engine import api as engine
 from pgflex.engine.apply import DEFAULT_LOCK_TIMEOUT_SECONDS as _LOCK_TIMEOUT
 from pgflex.engine.apply import ApplyResult, Event, Phase, Progress, RestartMode
 from pgflex.engine.plan import Plan
+from pgflex.engine.rollout import check_rollout_options as _check_rollout
 from pgflex.engine.saved import check_inputs as _check_inputs
 from pgflex.engine.saved import recheck as _recheck
 from pgflex.engine.tls_impact import ImpactNotAcceptedError
@@ -41,6 +42,7 @@ from pgflex.spec import load_spec as _load_spec
 from pgflex.verify import SessionsReport, VerifyError, VerifyReport
 from pgflex.verify.impact import assess as _assess_impact
 from pgflex.verify.impact import read_watch_report as _read_watch_report
+from pgflex.wave_verification import WaveVerification as _WaveVerification
 
 AzureClients = azure_clients.AzureClients
 
@@ -189,6 +191,8 @@ def apply(
     retry: RetryPolicy | None = None,
     lock_timeout: float = _LOCK_TIMEOUT,
     ca_bundle: str | Path | None = None,
+    canary: int | None = None,
+    wave_size: int | None = None,
     accept_impact: bool = False,
     impact_from: str | Path | None = None,
 ) -> ApplyReport:
@@ -197,8 +201,14 @@ def apply(
     before any write; verification runs only after a successful apply, and its failure is
     ``ExitCode.VERIFY_FAILED``, not an apply failure. ``verify=False`` is ``--no-verify``. A change that tightens
     TLS and would refuse clients (or whose impact nobody could see) raises ``ImpactNotAcceptedError`` before any
-    write unless ``accept_impact``; ``impact_from`` judges it against a ``pgflex sessions --watch`` report."""
+    write unless ``accept_impact``; ``impact_from`` judges it against a ``pgflex sessions --watch`` report.
+
+    ``canary``, ``wave_size`` (``--canary``, ``--wave-size``): apply the first ``canary`` servers the plan changes
+    (spec order), verify them, then waves of ``wave_size``, each verified before the next; the first failed
+    verification stops the rollout (``outcome == "stopped"``, exit 1) and ``report.untouched`` names the servers
+    left alone."""
     env = _environment(spec)
+    in_waves = _check_rollout(canary, wave_size, verify=verify)  # before any request
     if saved_plan is not None:
         _check_inputs(saved_plan, env)  # another pgflex version, or a spec changed since: refused before any request
     clients = clients or connect(env.cloud, env.subscription)
@@ -213,6 +223,7 @@ def apply(
     to_run = _assess_impact(env, to_run, clients=clients, ca_bundle=ca_bundle, watch_report=watched)
     _check_accepted(to_run, accept_impact=accept_impact)  # ImpactNotAcceptedError, before any write
     result: ApplyResult | None = None
+    waves = _WaveVerification(env, clients, ca_bundle) if in_waves else None
     if to_run.has_changes:
         result = engine.apply(
             env,
@@ -225,7 +236,10 @@ def apply(
             retry=retry,
             check_stale=saved_plan is not None,
             lock_timeout=lock_timeout,
+            rollout=waves.rollout(canary, wave_size) if waves is not None else None,
         )
+    if waves is not None and result is not None:
+        return ApplyReport(to_run, result, waves.report(result))  # each wave was verified as it ran
     report = ApplyReport(to_run, result)
     if not verify or report.outcome == "failed":
         return report

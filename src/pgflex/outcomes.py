@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pgflex.engine.plan import Plan
     from pgflex.verify.checks import SessionsReport, VerifyReport
 
-ApplyOutcome = Literal["unchanged", "applied", "failed", "refused"]
+ApplyOutcome = Literal["unchanged", "applied", "failed", "refused", "stopped"]
 FORMAT_VERSION = 1
 
 
@@ -66,6 +66,17 @@ class PlanRun:
         return dict(self.result.pending_restart) if self.result else {}
 
     @property
+    def untouched(self) -> list[str]:
+        """Servers a rollout left alone, their changes not made, because an earlier wave's verification failed."""
+        return self.result.untouched if self.result else []
+
+    @property
+    def changed(self) -> list[str]:
+        """Servers a rollout sent writes to: those of the waves that ran (empty without a rollout)."""
+        waves = self.result.waves if self.result else None
+        return [name for wave in waves or [] if wave.ran for name in wave.servers]
+
+    @property
     def remaining(self) -> Plan | None:
         """The final re-plan, when differences remain after applying."""
         if self.result is None or self.result.converged:
@@ -88,11 +99,17 @@ class ApplyReport(PlanRun):
             return "refused"
         if self.result is None:
             return "unchanged"
-        return "applied" if self.result.converged else "failed"
+        if self.result.converged:
+            return "applied"
+        waves = self.result.waves or []
+        # Stopped on purpose, by a wave's failed verification, rather than by a write that failed.
+        stopped = self.untouched and any(wave.verification == "fail" for wave in waves)
+        return "stopped" if stopped else "failed"
 
     @property
     def exit_code(self) -> ExitCode:
-        if self.outcome in ("refused", "failed"):
+        # A stopped rollout is 1, not 3: 3 promises the apply succeeded, and a stopped one left changes unmade.
+        if self.outcome in ("refused", "failed", "stopped"):
             return ExitCode.ERROR
         if self.verify is not None and not self.verify.passed:
             return ExitCode.VERIFY_FAILED
@@ -100,6 +117,7 @@ class ApplyReport(PlanRun):
 
     def to_dict(self) -> dict[str, Any]:
         remaining = self.remaining
+        waves = self.result.waves if self.result else None
         return {
             "kind": "pgflex.apply",
             "formatVersion": FORMAT_VERSION,
@@ -115,6 +133,10 @@ class ApplyReport(PlanRun):
             "plan": self.plan.to_dict(),
             "remaining": remaining.to_dict() if remaining is not None else None,
             "verify": self.verify.to_dict() if self.verify is not None else None,
+            # A rollout's waves, and the servers it wrote to (null without one) and left untouched.
+            "waves": [wave.to_dict() for wave in waves] if waves is not None else None,
+            "changed": self.changed if waves is not None else None,
+            "untouched": self.untouched,
         }
 
 

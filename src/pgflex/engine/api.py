@@ -13,6 +13,7 @@ from .destroy import destroy_environment
 from .observe import ParameterStrategy
 from .plan import Plan
 from .planning import plan_now
+from .rollout import Rollout
 
 
 def _environment(spec: Environment | str | Path) -> Environment:
@@ -57,11 +58,13 @@ def apply(
     retry: RetryPolicy | None = None,
     check_stale: bool | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+    rollout: Rollout | None = None,
 ) -> ApplyResult:
     """Converge the environment to the spec (or run ``saved_plan``, refusing it when stale).
 
     ``check_stale`` defaults to whether a saved plan was given: a plan made just now cannot be stale yet.
     ``lock_timeout``: seconds to wait while another apply or destroy holds the environment's lease (0: fail at once).
+    ``rollout``: apply in waves, each verified (by its ``verify_wave``) before the next starts.
     """
     env = _environment(spec)
     clients = clients or connect(env.cloud, env.subscription)
@@ -77,6 +80,7 @@ def apply(
         retry=retry,
         check_stale=saved_plan is not None if check_stale is None else check_stale,
         lock_timeout=lock_timeout,
+        rollout=rollout,
     )
 
 

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pgflex.azure.clients import AzureClients
 from pgflex.azure.retry import AzureOperationError, OnRetry, RetryPolicy, describe
@@ -27,9 +27,12 @@ from pgflex.spec import Environment, PgflexError, PrivateAccess, Server
 
 from .diff import POSTGRES_DELEGATION, SET_PARAMETERS, canonical
 from .observe import sdk_text
-from .plan import Action, Change, Kind, Plan, StalePlanError
+from .plan import Action, Change, Kind, Plan, ServerPlan, StalePlanError
 from .planning import plan_now
 from .saved import recheck
+
+if TYPE_CHECKING:
+    from .rollout import Rollout, Wave
 
 RestartMode = Literal["auto", "never"]
 BUSY_STATES = {"Updating", "Restarting", "Starting", "Provisioning", "Stopping", "Dropping"}
@@ -72,6 +75,12 @@ class ApplyResult:
     pending_restart: dict[str, list[str]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     lease_requests: int = 0  # Resource Manager requests the environment's lease cost (not in ``writes``)
+    waves: list[Wave] | None = None  # applied in waves (engine/rollout.py); None: all servers at once
+
+    @property
+    def untouched(self) -> list[str]:
+        """Servers with planned changes in waves that never ran: a rollout stopped before them."""
+        return [name for wave in self.waves or [] if not wave.ran for name in wave.servers]
 
     @property
     def converged(self) -> bool:
@@ -120,16 +129,23 @@ class Applier:
     def run(self, plan: Plan, passwords: dict[str, str]) -> ApplyResult:
         result = ApplyResult(plan=plan)
         writes_before = self.clients.counter.writes
+        self.apply_environment(plan)
+        result.failures.extend(self.apply_servers([s for s in plan.servers if s.pending], passwords, result))
+        result.writes = self.clients.counter.writes - writes_before
+        return result
+
+    def apply_environment(self, plan: Plan) -> None:
         for change in plan.environment_changes:
             if change.action is not Action.NOOP:
                 self._environment_change(change)
-        servers = [s for s in plan.servers if s.pending]
-        if servers:
-            with ThreadPoolExecutor(max_workers=max(1, min(len(servers), self.parallelism))) as pool:
-                outcomes = list(pool.map(lambda s: self._server_changes(s.name, s.pending, passwords, result), servers))
-            result.failures.extend(f for f in outcomes if f)
-        result.writes = self.clients.counter.writes - writes_before
-        return result
+
+    def apply_servers(self, servers: list[ServerPlan], passwords: dict[str, str], result: ApplyResult) -> list[str]:
+        """Apply these servers' changes, in parallel; returns the failure messages."""
+        if not servers:
+            return []
+        with ThreadPoolExecutor(max_workers=max(1, min(len(servers), self.parallelism))) as pool:
+            outcomes = list(pool.map(lambda s: self._server_changes(s.name, s.pending, passwords, result), servers))
+        return [failure for failure in outcomes if failure]
 
     def _on_retry(self, scope: str, operation: str) -> OnRetry:
         def on_retry(error: BaseException, sleep: float) -> None:
@@ -427,10 +443,12 @@ def apply_plan(
     retry: RetryPolicy | None = None,
     check_stale: bool = True,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+    rollout: Rollout | None = None,
 ) -> ApplyResult:
     """Run ``plan`` under the environment's lease, first checking that the world still looks as it did when it
     was made (a saved plan) or planning again (``check_stale=False``: a plan made a moment ago in the same call,
     but maybe before another apply wrote). ``lock_timeout``: seconds to wait for another apply's lease.
+    ``rollout``: apply in waves, each verified before the next (engine/rollout.py), all under the one lease.
     """
     from .lease import Lease  # here: the lease builds on this module's progress events
 
@@ -442,9 +460,8 @@ def apply_plan(
         plan = recheck(env, clients, plan, label=label, parallelism=parallelism, retry=retry)
         verify, check_stale = plan.verify, True
     passwords = passwords_for(env, plan, clients)
-    run = partial(
-        _run, env, clients, restart=restart, parallelism=parallelism, verify=verify, progress=progress, retry=retry
-    )
+    run = partial(_run, env, clients, restart=restart, parallelism=parallelism, verify=verify, retry=retry)
+    run = partial(run, progress=progress, rollout=rollout)
     if not plan.has_changes or plan.errors:
         # Nothing to write, or nothing that may be written: no lease, and so not one write request.
         return run(plan, passwords, check_stale=check_stale)
@@ -479,6 +496,7 @@ def _run(
     retry: RetryPolicy | None,
     check_stale: bool,
     group_created: bool = False,
+    rollout: Rollout | None = None,
 ) -> ApplyResult:
     if check_stale:
         current = plan_now(env, clients, parallelism=parallelism, verify=verify, retry=retry)
@@ -498,13 +516,17 @@ def _run(
         parallelism=parallelism,
         group_created=group_created,
     )
-    result = applier.run(plan, passwords)
-    # Nothing written: the plan it ran is still the truth. Otherwise look again, and report what differs.
+    from .rollout import run_waves, without_untouched  # it builds on this module
+
+    result = applier.run(plan, passwords) if rollout is None else run_waves(applier, plan, passwords, rollout)
+    # Nothing written: the plan it ran is still the truth. Otherwise look again, and report what differs; the
+    # servers of waves a rollout never reached still differ, as expected: they are reported as untouched instead.
     if not result.writes:
-        result.final_plan = plan
+        result.final_plan = without_untouched(plan, result.untouched)
         return result
     try:
-        result.final_plan = plan_now(env, clients, parallelism=parallelism, verify=verify, retry=retry)
+        final = plan_now(env, clients, parallelism=parallelism, verify=verify, retry=retry)
+        result.final_plan = without_untouched(final, result.untouched)
     except AzureOperationError as error:
         # The writes are done and stay in the result; what is unknown is whether the environment matches.
         writes = f"{result.writes} write request(s)"

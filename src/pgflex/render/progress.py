@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.table import Table
 
 from pgflex.engine.apply import Event, Phase, Progress
+from pgflex.engine.rollout import ROLLOUT_SCOPE, parse_label
 
 STYLES = {
     Phase.STARTED: "cyan",
@@ -39,10 +40,13 @@ class LiveView:
 
     def __init__(self) -> None:
         self._rows: dict[str, _Row] = {}
+        self._waves: dict[str, str] = {}  # server -> "2/3", in a rollout (--canary, --wave-size)
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         with self._lock:
+            if event.scope == ROLLOUT_SCOPE and (wave := parse_label(event.operation)):
+                self._waves.update(dict.fromkeys(wave[1], wave[0]))
             row = self._rows.setdefault(event.scope, _Row())
             row.operation, row.phase, row.detail = event.operation, event.phase, event.detail
             if event.phase is Phase.DONE:
@@ -51,10 +55,13 @@ class LiveView:
     def table(self) -> Table:
         table = Table("scope", "operation", "status", "steps", "elapsed", expand=False)
         with self._lock:
-            for scope, row in self._rows.items():
+            # The rollout's row first: which wave runs, and whether the last one verified, is what a person watches.
+            rows = sorted(self._rows.items(), key=lambda item: item[0] != ROLLOUT_SCOPE)
+            for scope, row in rows:
                 status = row.phase.value + (f": {row.detail}" if row.detail else "")
                 elapsed = f"{time.monotonic() - row.started:5.1f}s"
-                table.add_row(scope, row.operation, f"[{STYLES[row.phase]}]{status}[/]", str(row.done), elapsed)
+                name = f"{scope} (wave {self._waves[scope]})" if scope in self._waves else scope
+                table.add_row(name, row.operation, f"[{STYLES[row.phase]}]{status}[/]", str(row.done), elapsed)
         return table
 
 
