@@ -140,3 +140,22 @@ def test_bad_rollout_options_are_one_line_and_exit_1(tmp_path: Path, arguments: 
     assert message in ran.stderr and len(ran.stderr.strip().splitlines()) == 1, ran.stderr
     with pytest.raises(api.PgflexError, match="at least 1"):
         api.apply(spec, canary=0)
+
+
+def test_the_live_view_shows_each_servers_wave_and_the_rollout_first() -> None:
+    from rich.console import Console
+
+    from pgflex.engine.apply import Event, Phase
+    from pgflex.render.progress import LiveView
+
+    view = LiveView()
+    view(Event("environment", "take lease", Phase.DONE))
+    view(Event("srv-a", "set ssl_min_protocol_version", Phase.DONE))
+    view(Event("rollout", "wave 2/3: srv-b, srv-c", Phase.STARTED))
+    view(Event("srv-b", "set ssl_min_protocol_version", Phase.STARTED))
+    console = Console(width=200, record=True)
+    console.print(view.table())
+    rows = [line for line in console.export_text().splitlines() if "│" in line and "scope" not in line]
+    assert "rollout" in rows[0] and "wave 2/3: srv-b, srv-c" in rows[0]
+    assert any("srv-b (wave 2/3)" in row for row in rows)
+    assert any("srv-a " in row and "wave" not in row for row in rows)  # not in a wave this view has seen
