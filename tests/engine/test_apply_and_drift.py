@@ -269,7 +269,7 @@ def test_a_saved_plan_runs_while_fresh_and_is_refused_once_stale(
     assert clients.postgres.configurations.get(group, server, "ssl_min_protocol_version").value == "TLSv1.2"
     # A fresh plan runs, and does what it showed.
     assert _cli("plan", str(env_file), "--out", str(saved)).exit_code == 0
-    applied = _cli("apply", str(saved), "--auto-approve", "--no-verify")
+    applied = _cli("apply", str(saved), "--auto-approve", "--no-verify", "--accept-impact")  # no PostgreSQL to ask
     assert applied.exit_code == 0, applied.output
     assert clients.postgres.configurations.get(group, server, "ssl_min_protocol_version").value == "TLSv1.3"
     assert "late" not in [r.name for r in clients.postgres.firewall_rules.list_by_server(group, server)]

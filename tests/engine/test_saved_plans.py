@@ -277,7 +277,8 @@ def test_a_plan_of_another_format_is_refused_naming_both_versions(emulator: Emul
 def test_an_unedited_saved_plan_applies(
     emulator: EmulatorHandle, clients: Clients, saved: Path, names: dict[str, str]
 ) -> None:
-    result = _cli("apply", str(saved), "--auto-approve", "--no-verify")
+    # A control-plane server has no PostgreSQL to ask who the TLS change cuts off: accepted, as an operator would.
+    result = _cli("apply", str(saved), "--auto-approve", "--no-verify", "--accept-impact")
     assert result.exit_code == 0, _describe(result)
     assert "ssl_min_protocol_version UPDATE TLSv1.2 → TLSv1.3" in result.stdout
     assert "the environment matches the spec" in result.stdout
@@ -289,7 +290,7 @@ def test_an_unedited_saved_plan_applies_through_the_library(
     emulator: EmulatorHandle, clients: Clients, saved: Path, env_file: Path, names: dict[str, str]
 ) -> None:
     plan = Plan.from_dict(json.loads(saved.read_text()))
-    report = library.apply(env_file, saved_plan=plan, verify=False, retry=FAST_RETRY)
+    report = library.apply(env_file, saved_plan=plan, verify=False, retry=FAST_RETRY, accept_impact=True)
     assert (report.outcome, report.exit_code) == ("applied", 0)
     assert _tls_minimum(clients, names) == "TLSv1.3"
 

@@ -76,7 +76,7 @@ class Change:
     impact: Impact | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        document = {
+        return {
             "kind": self.kind.value,
             "name": self.name,
             "action": self.action.value,
@@ -84,10 +84,8 @@ class Change:
             "after": self.after,
             "reason": self.reason,
             "requiresRestart": self.requires_restart,
+            "impact": self.impact.to_dict() if self.impact is not None else None,
         }
-        if self.impact is not None:
-            document["impact"] = self.impact.to_dict()
-        return document
 
     @classmethod
     def from_dict(cls, data: Any, at: str = "change") -> Change:
@@ -101,6 +99,7 @@ class Change:
             before=entry.get("before"),
             after=entry.get("after"),
             requires_restart=_get(entry, "requiresRestart", bool, at, default=False),
+            impact=_impact(entry.get("impact"), f"{at}.impact"),
         )
         _check_what_apply_reads(change, at)
         return change
@@ -281,7 +280,7 @@ class EditedPlanError(SavedPlanError):
     """The saved plan is not the plan pgflex makes from its spec and the observed state: it was edited."""
 
 
-# "impact" is read as a key pgflex writes, never as a value: apply assesses the impact again.
+# "impact" is read for the record only: apply assesses the impact again, and never compares it.
 _CHANGE_KEYS = frozenset({"kind", "name", "action", "before", "after", "reason", "requiresRestart", "impact"})
 _SERVER_KEYS = frozenset({"name", "changes", "exceptions"})
 _EXCEPTION_KEYS = frozenset({"rule", "reason"})
@@ -434,6 +433,35 @@ def _check_what_apply_reads(change: Change, at: str) -> None:
         pending = _get(_object(change.before, f"{at}.before"), "pendingRestart", list, f"{at}.before", default=[])
         for index, name in enumerate(pending):
             _item(name, str, f"{at}.before.pendingRestart[{index}]")
+
+
+def _impact(value: Any, at: str) -> Impact | None:
+    """A change's impact as `Impact.to_dict` writes it, or None."""
+    if value is None:
+        return None
+    from .tls_impact import Impact, ImpactedClient
+
+    entry = _object(value, at, frozenset({"status", "source", "reason", "clients"}))
+    status = _get(entry, "status", str, at)
+    if status not in ("affected", "none", "unknown"):
+        raise PlanFormatError(f"{at}.status: unknown status {_show(status)} (expected affected, none or unknown)")
+    clients = []
+    for index, item in enumerate(_get(entry, "clients", list, at)):
+        where = f"{at}.clients[{index}]"
+        client = _object(item, where, frozenset(_IMPACTED_CLIENT_KEYS))
+        for key in _IMPACTED_CLIENT_KEYS[:4]:
+            if client.get(key) is not None:
+                _item(client[key], str, f"{where}.{key}")
+        sessions = client.get("sessions")
+        if not isinstance(sessions, int) or isinstance(sessions, bool):
+            raise PlanFormatError(f"{where}.sessions: expected a number of sessions, got {_describe(sessions)}")
+        user, database, application, address = (client.get(key) for key in _IMPACTED_CLIENT_KEYS[:4])
+        clients.append(ImpactedClient(user, database, application, address, _get(client, "tls", str, where), sessions))
+    source, reason = _get(entry, "source", str, at), _get(entry, "reason", str, at)
+    return Impact(status, source, reason, tuple(clients))  # type: ignore[arg-type]  # status checked above
+
+
+_IMPACTED_CLIENT_KEYS = ("user", "database", "application", "clientAddress", "tls", "sessions")
 
 
 def _name_with(change: Change, separator: str, form: str, at: str) -> None:
