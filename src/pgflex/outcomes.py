@@ -12,6 +12,7 @@ from pgflex.exit_codes import ExitCode
 if TYPE_CHECKING:
     from pgflex.engine.apply import ApplyResult
     from pgflex.engine.plan import Plan
+    from pgflex.engine.rollout import Wave
     from pgflex.verify.checks import SessionsReport, VerifyReport
 
 ApplyOutcome = Literal["unchanged", "applied", "failed", "refused", "stopped"]
@@ -71,10 +72,14 @@ class PlanRun:
         return self.result.untouched if self.result else []
 
     @property
+    def waves(self) -> list[Wave] | None:
+        """A rollout's waves (engine/rollout.py); None when every server was applied at once."""
+        return self.result.waves if self.result else None
+
+    @property
     def changed(self) -> list[str]:
         """Servers a rollout sent writes to: those of the waves that ran (empty without a rollout)."""
-        waves = self.result.waves if self.result else None
-        return [name for wave in waves or [] if wave.ran for name in wave.servers]
+        return [name for wave in self.waves or [] if wave.ran for name in wave.servers]
 
     @property
     def remaining(self) -> Plan | None:
@@ -117,7 +122,7 @@ class ApplyReport(PlanRun):
 
     def to_dict(self) -> dict[str, Any]:
         remaining = self.remaining
-        waves = self.result.waves if self.result else None
+        waves = self.waves
         return {
             "kind": "pgflex.apply",
             "formatVersion": FORMAT_VERSION,
