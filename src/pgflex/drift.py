@@ -112,12 +112,7 @@ class DriftReport(PlanRun):
     def repaired(self) -> list[Difference]:
         return self.drift if self.outcome == "repaired" else []
 
-    @property
-    def failures(self) -> list[str]:
-        return list(self.result.failures) if self.result else []
-
     def to_dict(self) -> dict[str, Any]:
-        remaining = self.remaining
         return {
             "kind": DRIFT_KIND,
             "formatVersion": FORMAT_VERSION,
@@ -130,13 +125,7 @@ class DriftReport(PlanRun):
             "drift": [difference.to_dict() for difference in self.drift],
             "unrepairable": self.unrepairable,
             "repaired": [difference.to_dict() for difference in self.repaired],
-            "writes": self.writes,
-            "restarted": self.restarted,
-            "pendingRestart": self.pending_restart,
-            "failures": self.failures,
-            "plan": self.plan.to_dict(),
-            "remaining": remaining.to_dict() if remaining is not None else None,
-            "verify": self.verify.to_dict() if self.verify is not None else None,
+            **self.applied_keys(),
         }
 
 

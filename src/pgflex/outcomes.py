@@ -81,6 +81,24 @@ class PlanRun:
         """Servers a rollout sent writes to: those of the waves that ran (empty without a rollout)."""
         return [name for wave in self.waves or [] if wave.ran for name in wave.servers]
 
+    def applied_keys(self) -> dict[str, Any]:
+        """The keys apply's and the drift job's documents share: what applying did, the plan, what remains after
+        it, and the verification."""
+        remaining = self.remaining
+        return {
+            "writes": self.writes,
+            "restarted": self.restarted,
+            "pendingRestart": self.pending_restart,
+            "failures": self.failures,
+            "plan": self.plan.to_dict(),
+            "remaining": remaining.to_dict() if remaining is not None else None,
+            "verify": self.verify.to_dict() if self.verify is not None else None,
+        }
+
+    @property
+    def failures(self) -> list[str]:
+        return list(self.result.failures) if self.result else []
+
     @property
     def remaining(self) -> Plan | None:
         """The final re-plan, when differences remain after applying."""
@@ -121,7 +139,6 @@ class ApplyReport(PlanRun):
         return ExitCode.OK
 
     def to_dict(self) -> dict[str, Any]:
-        remaining = self.remaining
         waves = self.waves
         return {
             "kind": "pgflex.apply",
@@ -131,13 +148,7 @@ class ApplyReport(PlanRun):
             "source": self.source,
             "outcome": self.outcome,
             "exitCode": int(self.exit_code),
-            "writes": self.writes,
-            "restarted": self.restarted,
-            "pendingRestart": self.pending_restart,
-            "failures": self.failures,
-            "plan": self.plan.to_dict(),
-            "remaining": remaining.to_dict() if remaining is not None else None,
-            "verify": self.verify.to_dict() if self.verify is not None else None,
+            **self.applied_keys(),
             # A rollout's waves, and the servers it wrote to (null without one) and left untouched.
             "waves": [wave.to_dict() for wave in waves] if waves is not None else None,
             "changed": self.changed if waves is not None else None,
