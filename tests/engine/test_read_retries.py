@@ -98,6 +98,10 @@ def _accepted_writes(lines: list[str]) -> Counter[tuple[str, str]]:
     )
 
 
+def _is_lease_write(method: str, path: str) -> bool:
+    return method == "PATCH" and path.rstrip("/").split("/")[-2] == "resourcegroups"
+
+
 def test_apply_converges_with_half_of_all_requests_throttled_and_writes_busy(
     emulator: EmulatorHandle, env_file: Path
 ) -> None:
@@ -115,9 +119,12 @@ def test_apply_converges_with_half_of_all_requests_throttled_and_writes_busy(
         if entry["method"] == "GET" and entry["status"] == 429 and "/azureasyncoperation/" in entry["path"].lower()
     ]
     assert throttled_polls  # the case below happened
-    # A throttled status poll is polled again; the write it belongs to is never sent again once accepted.
+    # A throttled status poll is polled again; the write it belongs to is never sent again once accepted. The
+    # lease's PATCHes of the resource group's tags are left out: taking, renewing and releasing it are distinct
+    # writes to one URL, and under throttling the lease protocol may rightly write it again (engine/lease.py).
     accepted = _accepted_writes(lines)
-    assert accepted and {key: n for key, n in accepted.items() if n > 1} == {}
+    repeated = {key: n for key, n in accepted.items() if n > 1}
+    assert accepted and {(method, path) for method, path in repeated if not _is_lease_write(method, path)} == set()
     emulator.tune(rate_throttled=0.0, rate_server_busy=0.0)
     assert not plan(load_spec(env_file), retry=FAST_RETRY).has_changes
 
