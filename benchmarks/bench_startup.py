@@ -9,7 +9,7 @@ Times, side by side in one run, each as median / min / max wall seconds of a fre
 - ``pgflex validate infra/local.yaml`` (target: below 0.3 s; ``az --version`` takes about as long);
 - ``pgflex emulator status``, of a running control-plane emulator (started here in a temporary state
   dir) and when none runs;
-- verify's imports: ``python -c "import pgflex.cli.main, pgflex.verify, pgflex.render.verify_view"``, what
+- verify's imports: ``python -c "import pgflex.cli.main, pgflex.verify.runner, pgflex.render.verify_view"``, what
   ``pgflex verify`` loads before it connects to anything.
 
 Commands run in rounds (each command once per round), so that a shared machine's drift hits all of them
@@ -40,7 +40,7 @@ from support.emulator import make_handle
 
 ROOT = Path(__file__).resolve().parents[1]
 PGFLEX = str(Path(sys.executable).with_name("pgflex"))
-VERIFY_IMPORTS = "import pgflex.cli.main, pgflex.verify, pgflex.render.verify_view"
+VERIFY_IMPORTS = "import pgflex.cli.main, pgflex.verify.runner, pgflex.render.verify_view"
 TARGET_SECONDS = 0.3
 
 

@@ -81,7 +81,7 @@ def test_emulator_status_when_none_runs_imports_only_its_client(tmp_path: Path) 
 def test_verify_imports_no_azure_sdk_or_emulator_server() -> None:
     # verify talks to PostgreSQL (psycopg) and, for cloud: local, to the emulator's admin endpoint; the
     # Azure SDK only when a password lives in Key Vault.
-    code = "import json, sys, pgflex.cli.verify, pgflex.verify, pgflex.render.verify_view\n"
+    code = "import json, sys, pgflex.cli.verify, pgflex.verify.runner, pgflex.render.verify_view\n"
     code += "print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     modules = json.loads(done.stdout)

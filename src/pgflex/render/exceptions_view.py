@@ -1,7 +1,7 @@
 """``pgflex exceptions`` for people, logs and pipelines: a table, one line per exception, annotations.
 
-Kept light (no engine, no verify): the log line has the shape of ``render.lines.result_line``,
-``SERVER exception/RULE STATUS detail``, without importing that module, which pulls psycopg in.
+Kept light (no engine, no verify): the log line is ``render.log_line.result_line``,
+``SERVER exception/RULE STATUS detail``, as for every other result.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pgflex.spec.expiry import plural_days
 
 from .ci import Annotation, Level, markdown_table
+from .log_line import result_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -50,7 +51,7 @@ def exception_lines(report: ExceptionsReport) -> list[str]:
 
 
 def exception_line(entry: ExceptionEntry) -> str:
-    return f"{entry.server} {check_name(entry)} {entry.status.upper()} {entry_detail(entry)}"
+    return result_line(entry.server, check_name(entry), entry.status, entry_detail(entry))
 
 
 def render_exceptions(report: ExceptionsReport, console: Console) -> None:

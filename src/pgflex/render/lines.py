@@ -12,17 +12,9 @@ from typing import Any
 from pgflex.engine.plan import Action, Change, Plan
 from pgflex.verify.checks import SessionsReport, VerifyReport
 
+from .log_line import result_line
+
 ENVIRONMENT_SCOPE = "environment"
-
-
-def one_line(text: str) -> str:
-    return " | ".join(part.strip() for part in str(text).splitlines() if part.strip())
-
-
-def result_line(scope: str, check: str, status: str, detail: str = "") -> str:
-    line = f"{scope} {check} {status.upper()}"
-    detail = one_line(detail)
-    return f"{line} {detail}" if detail else line
 
 
 def _flatten(value: Any, prefix: str = "") -> list[str]:

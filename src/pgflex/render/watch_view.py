@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pgflex.verify.watch import WatchedClient, WatchReport
 
-from .lines import result_line
+from .log_line import result_line
 
 
 def client_detail(client: WatchedClient) -> str:
