@@ -84,8 +84,17 @@ class EmulatorHandle:
     def reset_request_count(self) -> None:
         self.admin().reset_stats()
 
+    def add_subscription(self, subscription_id: str, display_name: str) -> None:
+        """Register another subscription (a GUID): listed by ``subscriptions.list()``, holding its own
+        resource groups and servers, with its own throttle buckets. Calling it again renames it."""
+        self.admin().add_subscription(subscription_id, display_name)
+
     def request_count(self, kind: str = "arm") -> int:
-        """Resource Manager requests the emulator received since the last reset (admin calls excluded)."""
+        """Resource Manager requests the emulator received since the last reset (admin calls excluded).
+
+        Keys: ``arm`` (every request), ``arm.reads`` / ``arm.writes`` / ``arm.deletes`` (by bucket kind),
+        ``arm.throttled`` (429s the throttle answered: buckets empty), ``faults.<name>`` (injected faults),
+        ``identity`` (token requests), ``keyvault``."""
         return int(self.admin().stats().get(kind, 0))
 
     def environment(self) -> dict[str, str]:
@@ -105,8 +114,9 @@ class EmulatorHandle:
                 else:
                     os.environ[key] = value
 
-    def clients(self) -> Clients:
-        """SDK clients as a user would build them after ``eval "$(pgflex emulator env)"``."""
+    def clients(self, subscription_id: str = DEFAULT_SUBSCRIPTION) -> Clients:
+        """SDK clients as a user would build them after ``eval "$(pgflex emulator env)"``, for
+        ``subscription_id`` (another one must be added first: ``add_subscription``)."""
         credential = DefaultAzureCredential()
         options: dict[str, Any] = {
             "base_url": self.base_url,
@@ -114,11 +124,12 @@ class EmulatorHandle:
             "polling_interval": POLLING_INTERVAL,
         }
         return Clients(
-            resources=ResourceManagementClient(credential, DEFAULT_SUBSCRIPTION, **options),
+            resources=ResourceManagementClient(credential, subscription_id, **options),
             subscriptions=SubscriptionClient(credential, **options),
-            postgres=PostgreSQLManagementClient(credential, DEFAULT_SUBSCRIPTION, **options),
-            network=NetworkManagementClient(credential, DEFAULT_SUBSCRIPTION, **options),
-            dns=PrivateDnsManagementClient(credential, DEFAULT_SUBSCRIPTION, **options),
+            postgres=PostgreSQLManagementClient(credential, subscription_id, **options),
+            network=NetworkManagementClient(credential, subscription_id, **options),
+            dns=PrivateDnsManagementClient(credential, subscription_id, **options),
+            subscription_id=subscription_id,
         )
 
     def new_record_lines(self) -> list[str]:

@@ -140,6 +140,10 @@ class AdminClient:
     def reset_stats(self) -> None:
         self.call("DELETE", "/_emulator/stats")
 
+    def add_subscription(self, subscription_id: str, display_name: str) -> dict[str, Any]:
+        """Register a subscription (or rename one): the emulator starts with the default one only."""
+        return dict(self.call("PUT", f"/_emulator/subscriptions/{subscription_id}", {"displayName": display_name}))
+
     def endpoints(self) -> dict[str, dict[str, Any]]:
         return dict(self.call("GET", "/_emulator/endpoints"))
 

@@ -34,6 +34,7 @@ from ..errors import (
     Unauthorized,
 )
 from ..models.backend import Backend
+from ..settings import DEFAULT_TENANT
 from . import keyvault, wire
 from .auth import ARM_AUDIENCES, Identity, Principal
 from .routes import MethodNotAllowedError, router
@@ -51,6 +52,7 @@ IDENTITY_PATH = "/msi/token"
 # Public on real Resource Manager too: clients (az cloud register) read it before they have a token.
 METADATA_PATH = "/metadata/endpoints"
 ADMIN_PREFIX = "/_emulator"
+SUBSCRIPTIONS_ADMIN = "/subscriptions/"  # PUT {ADMIN_PREFIX}/subscriptions/{id} {"displayName": ...} adds one
 # Resource Manager's limit on a request's content; Key Vault's requests (a secret is at most 25 KB) share it.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 # A request's line and headers together. The server stops reading a head past it (server.py gives h11 this
@@ -317,6 +319,12 @@ class EmulatorApp:
             return Response(204)
         if path == "/endpoints" and method == "GET":
             return wire.ok(self.backend.endpoints())
+        if path.startswith(SUBSCRIPTIONS_ADMIN) and path.count("/") == 2 and method == "PUT":
+            subscription = path[len(SUBSCRIPTIONS_ADMIN) :]
+            with self.backend.mutation():
+                return wire.written(
+                    self.backend.resource_groups.register_subscription(subscription, DEFAULT_TENANT, body)
+                )
         raise RouteNotFound(f"No admin endpoint {method} {ADMIN_PREFIX}{path}.")
 
 

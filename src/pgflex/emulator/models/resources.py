@@ -11,6 +11,10 @@ from ..store import Operation, Record
 from .context import Accepted, Context, Written, optional_object, require_object
 from .ids import RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE, resource_group_id, subscription_id
 
+# A subscription's id is a GUID; Resource Manager shows it in lower case.
+_SUBSCRIPTION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+MAX_DISPLAY_NAME = 64  # the portal's limit on a subscription's name
+
 # ARM: 1-90 characters, alphanumerics, underscores, parentheses, hyphens, periods; not ending in a period.
 _RESOURCE_GROUP_NAME = re.compile(r"^[-\w\._\(\)]{1,90}$")
 
@@ -49,6 +53,23 @@ class ResourceGroups:
                 },
             )
         )
+
+    def register_subscription(self, subscription: str, tenant: str, body: Any) -> Written:
+        """Add a subscription (the admin endpoint's PUT), or rename one: ``{"displayName": ...}``."""
+        payload = require_object(body, "a subscription")
+        name = payload.get("displayName")
+        if not _SUBSCRIPTION_ID.match(subscription.lower()):
+            raise InvalidRequest(f"The subscription id '{subscription}' is not a GUID.")
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= MAX_DISPLAY_NAME:
+            raise InvalidRequest(f"'displayName' must be a string of 1 to {MAX_DISPLAY_NAME} characters.")
+        subscription = subscription.lower()
+        existing = self._ctx.store.get(subscription_id(subscription))
+        if existing is None:
+            self.ensure_subscription(subscription, tenant, name.strip())
+            return Written(self.get_subscription(subscription), created=True)
+        existing.body["displayName"] = name.strip()
+        self._ctx.store.put(existing)
+        return Written(existing.body, created=False)
 
     def list_subscriptions(self) -> list[dict[str, Any]]:
         return [r.body for r in self._ctx.store.of_type(SUBSCRIPTION_TYPE)]
