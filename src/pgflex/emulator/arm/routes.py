@@ -245,8 +245,11 @@ def stop_server(backend: Backend, call: Call) -> Response:
 
 @router.add("GET", SERVER + "/configurations")
 def list_configurations(backend: Backend, call: Call) -> Response:
+    """Every parameter in one page, as the service's example (ConfigurationsListByServer.json, 2025-08-01)
+    returns its 415, whatever ``page_size``: paging it would make this list look dearer than it is. (The
+    example's nextLink is a placeholder, ``$skiptoken=skiptoken``; the emulator sends none.)"""
     p = call.params
-    return _page(backend, call, backend.configurations.list_all(p["subscription"], p["resourceGroup"], p["server"]))
+    return wire.ok({"value": backend.configurations.list_all(p["subscription"], p["resourceGroup"], p["server"])})
 
 
 @router.add("GET", SERVER + "/configurations/{name}")
