@@ -1,0 +1,157 @@
+"""Read primitives for Flexible Servers: one request (or one paged list) each, every one under pgflex's RetryPolicy.
+
+Shared by observe (the servers an env file names), ``pgflex audit`` (every server of a subscription) and
+``pgflex import`` (a resource group, or named servers). Each function sends its requests whole inside the
+retried call, so a page the service refuses reads the list again from the start, and an error that ends it is
+an AzureOperationError naming ``scope`` (a server's name, or the scope of a wider read) and the read.
+
+What each read costs in Resource Manager calls:
+
+- :func:`list_servers`: one paged list for a resource group or a whole subscription (one page per 100 servers
+  or so, as the service pages);
+- :func:`read_server`: one GET;
+- :func:`list_parameters`: one list call (the service returns every parameter in its first page);
+- :func:`list_firewall_rules`: one list call.
+
+:func:`server_properties` turns an SDK server (from a GET or a list: both carry the same fields) into the
+plain dict the plan compares, without a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from pgflex.azure.clients import AzureClients
+from pgflex.azure.retry import RetryPolicy
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ObservedParameter:
+    """One server parameter as the service reports it (ConfigurationProperties), only the fields pgflex uses."""
+
+    value: str
+    data_type: str
+    is_dynamic: bool
+    pending_restart: bool
+    source: str  # "system-default" or "user-override"
+    # What the server accepts, read with the value at no extra cost, for pre-flight (engine/preflight.py).
+    allowed_values: str = ""
+    read_only: bool = False
+
+
+def list_servers(clients: AzureClients, policy: RetryPolicy, resource_group: str | None = None) -> list[Any]:
+    """Every Flexible Server (SDK ``Server``) of ``resource_group``, or of the clients' subscription when None.
+
+    One paged list; a resource group that does not exist reads as no servers. Each server's ``id`` names its
+    resource group (:func:`resource_group_of`).
+    """
+    servers = clients.postgres.servers
+    if resource_group is None:
+        scope = f"subscription {clients.subscription}"
+        return policy.call(scope, "list servers", lambda: list(servers.list_by_subscription()))
+    group = resource_group
+    listed = policy.call(
+        f"resource group {group}", "list servers", lambda: or_none(lambda: list(servers.list_by_resource_group(group)))
+    )
+    return listed or []
+
+
+def read_server(clients: AzureClients, policy: RetryPolicy, resource_group: str, name: str) -> Any | None:
+    """The SDK ``Server`` named ``name`` (one GET), or None when it does not exist."""
+    read = clients.postgres.servers.get
+    return policy.call(name, "read server", lambda: or_none(lambda: read(resource_group, name)))
+
+
+def list_parameters(
+    clients: AzureClients, policy: RetryPolicy, resource_group: str, server: str
+) -> dict[str, ObservedParameter]:
+    """Every parameter of a server by name (one list call), with its value, source and what it accepts."""
+    configurations = clients.postgres.configurations
+    listed = policy.call(server, "list parameters", lambda: list(configurations.list_by_server(resource_group, server)))
+    return {str(c.name): observed_parameter(c) for c in listed if c.name is not None}
+
+
+def observed_parameter(configuration: Any) -> ObservedParameter:
+    """An SDK ``Configuration`` (from a list, a GET or a write's result) as an ObservedParameter."""
+    return ObservedParameter(
+        value=str(configuration.value or ""),
+        data_type=sdk_text(configuration.data_type or "String"),
+        is_dynamic=bool(configuration.is_dynamic_config),
+        pending_restart=bool(configuration.is_config_pending_restart),
+        source=sdk_text(configuration.source or ""),
+        allowed_values=str(configuration.allowed_values or ""),
+        read_only=bool(configuration.is_read_only),
+    )
+
+
+def list_firewall_rules(
+    clients: AzureClients, policy: RetryPolicy, resource_group: str, server: str
+) -> dict[str, tuple[str, str]]:
+    """A server's firewall rules, name -> (start IP, end IP), by one list call."""
+    rules = clients.postgres.firewall_rules
+    listed = policy.call(server, "list firewall rules", lambda: list(rules.list_by_server(resource_group, server)))
+    return {
+        str(rule.name): (str(rule.start_ip_address), str(rule.end_ip_address))
+        for rule in listed
+        if rule.name is not None
+    }
+
+
+def server_properties(found: Any) -> dict[str, Any]:
+    """The fields of an SDK ``Server`` pgflex manages, as plain values (observe's ``properties``).
+
+    Keys: location, version, skuName, skuTier, storageSizeGb, autoGrow, highAvailability, tags,
+    administratorLogin, publicNetworkAccess, delegatedSubnetId, privateDnsZoneId.
+    """
+    network = found.network
+    ha = found.high_availability
+    storage = found.storage
+    return {
+        "location": found.location,
+        "version": str(found.version) if found.version else None,
+        "skuName": found.sku.name if found.sku else None,
+        "skuTier": sdk_text(found.sku.tier) if found.sku else None,
+        "storageSizeGb": storage.storage_size_gb if storage else None,
+        "autoGrow": sdk_text(storage.auto_grow) == "Enabled" if storage else None,
+        "highAvailability": sdk_text(ha.mode) if ha and ha.mode else "Disabled",
+        "tags": dict(found.tags or {}),
+        "administratorLogin": found.administrator_login,
+        "publicNetworkAccess": sdk_text(network.public_network_access) if network else None,
+        "delegatedSubnetId": network.delegated_subnet_resource_id if network else None,
+        "privateDnsZoneId": network.private_dns_zone_arm_resource_id if network else None,
+    }
+
+
+def server_state(found: Any) -> str:
+    """An SDK ``Server``'s state ("Ready", "Updating", ...)."""
+    return sdk_text(found.state)
+
+
+def resource_group_of(resource_id: str) -> str:
+    """The resource group named in an ARM resource id (a listed server's ``id``)."""
+    return id_parts(resource_id)["resourcegroups"]
+
+
+def id_parts(resource_id: str) -> dict[str, str]:
+    """An ARM resource id's segments by lower-cased type: {"subscriptions": ..., "resourcegroups": ..., ...}."""
+    parts = [p for p in resource_id.split("/") if p]
+    return {parts[i].lower(): parts[i + 1] for i in range(0, len(parts) - 1, 2) if parts[i].lower() != "providers"}
+
+
+def or_none(read: Callable[[], T]) -> T | None:
+    """``read()``, or None when the resource does not exist (a fact, not a failure to retry)."""
+    try:
+        return read()
+    except ResourceNotFoundError:
+        return None
+
+
+def sdk_text(value: object) -> str:
+    """The wire string of an SDK value: its enums print as 'SkuTier.BURSTABLE' otherwise."""
+    return str(getattr(value, "value", value))
