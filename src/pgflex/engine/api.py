@@ -10,7 +10,6 @@ from pgflex.spec import Environment, load_spec
 
 from .apply import DEFAULT_LOCK_TIMEOUT_SECONDS, ApplyResult, Progress, RestartMode, apply_plan
 from .destroy import destroy_environment
-from .observe import ParameterStrategy
 from .plan import Plan
 from .planning import plan_now
 from .rollout import Rollout
@@ -26,7 +25,6 @@ def plan(
     clients: AzureClients | None = None,
     parallelism: int = 8,
     verify: bool = True,
-    parameter_strategy: ParameterStrategy = "auto",
     retry: RetryPolicy | None = None,
 ) -> Plan:
     """Observe the environment and return what it would take to match the spec (read-only).
@@ -36,9 +34,7 @@ def plan(
     """
     env = _environment(spec)  # validated completely before any Azure call
     clients = clients or connect(env.cloud, env.subscription)
-    return plan_now(
-        env, clients, parallelism=parallelism, verify=verify, parameter_strategy=parameter_strategy, retry=retry
-    )
+    return plan_now(env, clients, parallelism=parallelism, verify=verify, retry=retry)
 
 
 def drift(spec: Environment | str | Path, **options: object) -> Plan:

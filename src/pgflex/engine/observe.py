@@ -1,7 +1,9 @@
 """Observe: read what exists, only the fields pgflex manages, concurrently across servers.
 
-Per server: one GET of the server, its managed parameters (targeted GETs, or the paged list when
-that takes fewer calls), one list of firewall rules. Network objects once per environment.
+At most 3 reads per server, whatever its rule and parameter counts: the servers of the resource group by
+one paged list (one GET when the env file names a single server: fewer calls), all of a server's
+parameters by one list, its firewall rules by one list. Network objects once per environment. The reads
+themselves are engine/reads.py's, shared with audit and import.
 
 Every read goes through pgflex's RetryPolicy, as writes do (azure-core's own retries are off in pgflex's
 clients): a read the service keeps refusing ends in an AzureOperationError that names the server (or
@@ -10,12 +12,9 @@ clients): a read the service keeps refusing ends in an AzureOperationError that 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, TypeVar
-
-from azure.core.exceptions import ResourceNotFoundError
+from typing import Any
 
 from pgflex.azure.clients import AzureClients
 from pgflex.azure.retry import RetryPolicy
@@ -23,25 +22,22 @@ from pgflex.concurrency import map_concurrently
 from pgflex.spec import Environment, PrivateAccess, Server
 
 from .desired import desired_parameters
+from .reads import (
+    ObservedParameter,
+    id_parts,
+    list_firewall_rules,
+    list_parameters,
+    list_servers,
+    or_none,
+    read_server,
+    sdk_text,
+    server_properties,
+    server_state,
+)
 
-# The service's parameter catalogue has 415 entries in pages of 100 (measured on the emulator,
-# which replays the official list): 5 calls for the whole list.
-CATALOGUE_PAGES = math.ceil(415 / 100)
-ParameterStrategy = Literal["auto", "targeted", "list"]
+__all__ = ["ENVIRONMENT", "Observed", "ObservedNetwork", "ObservedParameter", "ObservedServer", "sdk_text"]
+
 ENVIRONMENT = "environment"  # the scope of reads that belong to no one server
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ObservedParameter:
-    value: str
-    data_type: str
-    is_dynamic: bool
-    pending_restart: bool
-    source: str
-    # What the server accepts, read with the value at no extra cost, for pre-flight (engine/preflight.py).
-    allowed_values: str = ""
-    read_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,135 +82,74 @@ def observe(
     clients: AzureClients,
     *,
     parallelism: int = 8,
-    parameter_strategy: ParameterStrategy = "auto",
     retry: RetryPolicy | None = None,
+    servers: Sequence[Server] | None = None,
 ) -> Observed:
+    """What exists of ``env`` (or of the given ``servers`` of it: apply's final re-plan of what changed)."""
     policy = retry or RetryPolicy()
     before = clients.counter.total
     group = env.resource_group
+    wanted = env.servers if servers is None else servers
     group_exists = policy.call(
         ENVIRONMENT,
         f"check resource group {group}",
         lambda: bool(clients.resources.resource_groups.check_existence(group)),
     )
     if group_exists:
-        servers = map_concurrently(
-            lambda s: observe_server(env, clients, s, parameter_strategy, policy),
-            env.servers,
-            parallelism,
+        found = _servers_of_group(clients, policy, group, wanted)
+        observed = map_concurrently(
+            lambda s: observe_found(env, clients, s, found[s.name.lower()], policy), wanted, parallelism
         )
         network = observe_network(env, clients, policy)
     else:  # nothing can exist in a missing resource group
-        servers = [ObservedServer(name=s.name, exists=False) for s in env.servers]
+        observed = [ObservedServer(name=s.name, exists=False) for s in wanted]
         network = _absent_network(env)
     return Observed(
         resource_group_exists=group_exists,
-        servers={s.name: s for s in servers},
+        servers={s.name: s for s in observed},
         network=network,
         requests=clients.counter.total - before,
     )
 
 
+def _servers_of_group(
+    clients: AzureClients, policy: RetryPolicy, group: str, wanted: Sequence[Server]
+) -> dict[str, Any]:
+    """The SDK server of each wanted name (None: absent), lower-cased: server names are case-insensitive."""
+    if len(wanted) == 1:  # one GET is fewer calls than a list of the whole group
+        return {wanted[0].name.lower(): read_server(clients, policy, group, wanted[0].name)}
+    listed = {str(s.name).lower(): s for s in list_servers(clients, policy, group)}
+    return {s.name.lower(): listed.get(s.name.lower()) for s in wanted}
+
+
 def observe_server(
-    env: Environment,
-    clients: AzureClients,
-    server: Server,
-    strategy: ParameterStrategy = "auto",
-    retry: RetryPolicy | None = None,
+    env: Environment, clients: AzureClients, server: Server, retry: RetryPolicy | None = None
 ) -> ObservedServer:
+    """One server on its own: a GET of it, then its parameters and rules (3 reads)."""
     policy = retry or RetryPolicy()
-    postgres = clients.postgres
-    group = env.resource_group
-    found = policy.call(server.name, "read server", lambda: _or_none(postgres.servers.get, group, server.name))
+    found = read_server(clients, policy, env.resource_group, server.name)
+    return observe_found(env, clients, server, found, policy)
+
+
+def observe_found(
+    env: Environment, clients: AzureClients, server: Server, found: Any | None, policy: RetryPolicy
+) -> ObservedServer:
+    """A server already read (an SDK server, or None when it does not exist), with its parameters and rules."""
     if found is None:
         return ObservedServer(name=server.name, exists=False)
-    network = found.network
-    ha = found.high_availability
-    storage = found.storage
-    properties = {
-        "location": found.location,
-        "version": str(found.version) if found.version else None,
-        "skuName": found.sku.name if found.sku else None,
-        "skuTier": sdk_text(found.sku.tier) if found.sku else None,
-        "storageSizeGb": storage.storage_size_gb if storage else None,
-        "autoGrow": sdk_text(storage.auto_grow) == "Enabled" if storage else None,
-        "highAvailability": sdk_text(ha.mode) if ha and ha.mode else "Disabled",
-        "tags": dict(found.tags or {}),
-        "administratorLogin": found.administrator_login,
-        "publicNetworkAccess": sdk_text(network.public_network_access) if network else None,
-        "delegatedSubnetId": network.delegated_subnet_resource_id if network else None,
-        "privateDnsZoneId": network.private_dns_zone_arm_resource_id if network else None,
-    }
+    group = env.resource_group
     # azure.extensions is read even without verify, so the observed state (and a plan's fingerprint)
-    # does not depend on the flag.
-    names = sorted(desired_parameters(server, verify=True))
-    parameters = _observe_parameters(clients, group, server.name, names, strategy, policy)
-    rules: dict[str, tuple[str, str]] = {}
-    listed = policy.call(
-        server.name, "list firewall rules", lambda: list(postgres.firewall_rules.list_by_server(group, server.name))
-    )
-    for rule in listed:
-        if rule.name is not None:
-            rules[rule.name] = (str(rule.start_ip_address), str(rule.end_ip_address))
+    # does not depend on the flag. A name the server lacks is left out: pre-flight names it.
+    managed = desired_parameters(server, verify=True)
+    parameters = list_parameters(clients, policy, group, server.name)
     return ObservedServer(
         name=server.name,
         exists=True,
-        state=sdk_text(found.state),
-        properties=properties,
-        parameters=parameters,
-        firewall_rules=rules,
+        state=server_state(found),
+        properties=server_properties(found),
+        parameters={name: parameters[name] for name in sorted(managed) if name in parameters},
+        firewall_rules=list_firewall_rules(clients, policy, group, server.name),
     )
-
-
-def _observe_parameters(
-    clients: AzureClients,
-    group: str,
-    server: str,
-    names: list[str],
-    strategy: ParameterStrategy,
-    policy: RetryPolicy,
-) -> dict[str, ObservedParameter]:
-    configurations = clients.postgres.configurations
-    if strategy == "list" or (strategy == "auto" and len(names) > CATALOGUE_PAGES):
-        wanted = set(names)
-        # Every page inside the retried call: a page refused halfway reads the list again from the start.
-        listed = policy.call(server, "list parameters", lambda: list(configurations.list_by_server(group, server)))
-        found = [c for c in listed if c.name in wanted]
-    else:
-        found = [_read_parameter(policy, configurations, group, server, name) for name in names]
-    return {
-        str(c.name): ObservedParameter(
-            value=str(c.value or ""),
-            data_type=sdk_text(c.data_type or "String"),
-            is_dynamic=bool(c.is_dynamic_config),
-            pending_restart=bool(c.is_config_pending_restart),
-            source=sdk_text(c.source or ""),
-            allowed_values=str(c.allowed_values or ""),
-            read_only=bool(c.is_read_only),
-        )
-        for c in found
-        if c is not None
-    }
-
-
-def _read_parameter(policy: RetryPolicy, configurations: Any, group: str, server: str, name: str) -> Any:
-    # None when the server has no such parameter (ConfigurationNotExists): pre-flight names it, as the list
-    # read does by leaving it out.
-    read = configurations.get
-    return policy.call(server, f"read parameter {name}", lambda: _or_none(read, group, server, name))
-
-
-def _or_none(read: Callable[..., T], *args: str) -> T | None:
-    """``read(*args)``, or None when the resource does not exist (a fact, not a failure to retry)."""
-    try:
-        return read(*args)
-    except ResourceNotFoundError:
-        return None
-
-
-def sdk_text(value: object) -> str:
-    """The wire string of an SDK value: its enums print as 'SkuTier.BURSTABLE' otherwise."""
-    return str(getattr(value, "value", value))
 
 
 def _subnet_key(vnet: str, subnet: str) -> str:
@@ -262,13 +197,16 @@ def observe_network(env: Environment, clients: AzureClients, retry: RetryPolicy 
 
 
 def zone_exists_by_id(clients: AzureClients, policy: RetryPolicy, zone_id: str) -> bool:
-    parts = _id_parts(zone_id)
+    parts = id_parts(zone_id)
     return _zone_exists(clients, policy, parts["resourcegroups"], parts["privatednszones"])
 
 
 def _zone_exists(clients: AzureClients, policy: RetryPolicy, group: str, name: str) -> bool:
     read = clients.dns.private_zones.get
-    return policy.call(ENVIRONMENT, f"read private DNS zone {name}", lambda: _or_none(read, group, name)) is not None
+    return (
+        policy.call(ENVIRONMENT, f"read private DNS zone {name}", lambda: or_none(lambda: read(group, name)))
+        is not None
+    )
 
 
 def _zone_links(clients: AzureClients, policy: RetryPolicy, group: str, name: str) -> list[Any]:
@@ -278,7 +216,7 @@ def _zone_links(clients: AzureClients, policy: RetryPolicy, group: str, name: st
 
 def _read_vnet(clients: AzureClients, policy: RetryPolicy, group: str, name: str, network: ObservedNetwork) -> None:
     read = clients.network.virtual_networks.get
-    vnet = policy.call(ENVIRONMENT, f"read virtual network {name}", lambda: _or_none(read, group, name))
+    vnet = policy.call(ENVIRONMENT, f"read virtual network {name}", lambda: or_none(lambda: read(group, name)))
     if vnet is None:
         network.vnets[name] = None
         return
@@ -289,10 +227,10 @@ def _read_vnet(clients: AzureClients, policy: RetryPolicy, group: str, name: str
 
 
 def read_subnet_by_id(clients: AzureClients, policy: RetryPolicy, subnet_id: str) -> ObservedSubnet | None:
-    parts = _id_parts(subnet_id)
+    parts = id_parts(subnet_id)
     where = (parts["resourcegroups"], parts["virtualnetworks"], parts["subnets"])
     read = clients.network.subnets.get
-    subnet = policy.call(ENVIRONMENT, f"read subnet {subnet_id}", lambda: _or_none(read, *where))
+    subnet = policy.call(ENVIRONMENT, f"read subnet {subnet_id}", lambda: or_none(lambda: read(*where)))
     return None if subnet is None else _observed_subnet(subnet)
 
 
@@ -302,8 +240,3 @@ def _observed_subnet(subnet: Any) -> ObservedSubnet:
         address_prefix=str(subnet.address_prefix),
         delegated=any(str(d.service_name).lower() == "microsoft.dbforpostgresql/flexibleservers" for d in delegations),
     )
-
-
-def _id_parts(resource_id: str) -> dict[str, str]:
-    parts = [p for p in resource_id.split("/") if p]
-    return {parts[i].lower(): parts[i + 1] for i in range(0, len(parts) - 1, 2) if parts[i].lower() != "providers"}

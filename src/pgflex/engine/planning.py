@@ -9,7 +9,7 @@ from pgflex.azure.retry import RetryPolicy
 from pgflex.spec import Environment
 
 from .diff import make_plan
-from .observe import ParameterStrategy, observe
+from .observe import observe
 from .plan import Plan
 from .preflight import preflight
 
@@ -20,14 +20,13 @@ def plan_now(
     *,
     parallelism: int = 8,
     verify: bool = True,
-    parameter_strategy: ParameterStrategy = "auto",
     retry: RetryPolicy | None = None,
 ) -> Plan:
     """``retry`` governs every read (default: RetryPolicy(), the policy apply's writes use).
 
     Pre-flight's findings (engine/preflight.py) join the plan's errors: apply runs no plan that has any.
     """
-    observed = observe(env, clients, parallelism=parallelism, parameter_strategy=parameter_strategy, retry=retry)
+    observed = observe(env, clients, parallelism=parallelism, retry=retry)
     plan = make_plan(env, observed, verify=verify)
     # What load_spec deferred (the shipped catalogue's findings, lapsed policy exceptions) comes first: every
     # problem in one plan.
