@@ -4,6 +4,8 @@ from pgflex.emulator.dataplane.binaries import DataPlaneUnavailable, PostgresIns
 from pgflex.emulator.dataplane.bootstrap import ALLOW_LIST_MESSAGE
 from pgflex.emulator.dataplane.cluster import DataPlaneError
 from pgflex.emulator.dataplane.config import AZURE_SSL_CIPHERS
+from pgflex.emulator.dataplane.databases import Database
+from pgflex.emulator.dataplane.entra import EntraAdministrator
 from pgflex.emulator.dataplane.manager import DataPlane, Endpoint, PrivateNetwork, namespace_prefix
 
 __all__ = [
@@ -12,7 +14,9 @@ __all__ = [
     "DataPlane",
     "DataPlaneError",
     "DataPlaneUnavailable",
+    "Database",
     "Endpoint",
+    "EntraAdministrator",
     "PostgresInstall",
     "PrivateNetwork",
     "discover_installs",

@@ -63,6 +63,8 @@ from pgflex.emulator.dataplane.cluster import (
     port_is_free,
     private_socket_dir,
 )
+from pgflex.emulator.dataplane.databases import Database
+from pgflex.emulator.dataplane.entra import EntraAdministrator
 from pgflex.emulator.dataplane.scram import scram_verifier
 from pgflex.emulator.pki import CertificateAuthority
 
@@ -252,6 +254,24 @@ class DataPlane:
             self._save(record)
             self._cluster(record).write_file("pg_hba.conf", config.render_hba(networks, self._require_tls(record)))
             self._reload_if_running(record)
+
+    # Being built (issue 14): the interface first, so the control plane can code against it.
+    def set_authentication(
+        self, name: str, *, password_enabled: bool, entra_enabled: bool, tenant_id: str | None
+    ) -> None:
+        raise NotImplementedError
+
+    def set_entra_administrators(self, name: str, administrators: Sequence[EntraAdministrator]) -> None:
+        raise NotImplementedError
+
+    def create_database(self, name: str, database: str, *, charset: str, collation: str) -> None:
+        raise NotImplementedError
+
+    def drop_database(self, name: str, database: str) -> None:
+        raise NotImplementedError
+
+    def list_databases(self, name: str) -> list[Database]:
+        raise NotImplementedError
 
     def endpoint(self, name: str) -> Endpoint | None:
         """Where the server listens (or listened last, when stopped); None for an unknown server."""

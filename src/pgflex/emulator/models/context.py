@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..dataplane import PrivateNetwork
+from ..dataplane import Database, EntraAdministrator, PrivateNetwork
 from ..errors import InvalidRequest, ResourceGroupNotFound, SubscriptionNotFound
 from ..settings import Tuning
 from ..store import Operation, Record, Store
@@ -27,6 +27,12 @@ class ServerRuntime(Protocol):
     """The data plane as the control plane sees it (implemented by ``dataplane.DataPlane``).
 
     Calls are blocking; the control plane runs them in worker threads, never two for one server.
+    Calls that need SQL start a stopped server briefly. ``ValueError`` means the request cannot be carried
+    out as asked (its message names why, fit for the client); ``DataPlaneError`` that PostgreSQL failed.
+
+    ``provision`` with an empty ``admin_login`` (and password) creates no password administrator: an
+    Entra-only server. What ``set_authentication``, ``set_entra_administrators`` and the databases set is
+    kept with the server, so it survives restarts of the server and of the emulator.
     """
 
     def provision(
@@ -47,6 +53,16 @@ class ServerRuntime(Protocol):
     def apply_parameters(self, name: str, parameters: Mapping[str, str]) -> None: ...
     def pending_restart(self, name: str) -> set[str]: ...
     def apply_firewall(self, name: str, rules: Sequence[tuple[str, str]], public_access: bool) -> None: ...
+    def set_authentication(
+        self, name: str, *, password_enabled: bool, entra_enabled: bool, tenant_id: str | None
+    ) -> None: ...
+    # The full set: each administrator gets a login role with the administrator's privileges; removed ones lose it.
+    def set_entra_administrators(self, name: str, administrators: Sequence[EntraAdministrator]) -> None: ...
+    # Idempotent. Azure's names (UTF8, en_US.utf8); ValueError when this machine lacks the locale.
+    def create_database(self, name: str, database: str, *, charset: str, collation: str) -> None: ...
+    # Idempotent; sessions connected to the database are ended.
+    def drop_database(self, name: str, database: str) -> None: ...
+    def list_databases(self, name: str) -> list[Database]: ...
     def endpoint(self, name: str) -> Endpoint | None: ...
     def version_used(self, name: str) -> str: ...
     def binaries_info(self) -> str: ...
