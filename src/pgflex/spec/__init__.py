@@ -4,33 +4,32 @@ engine a frozen, normalised `Environment`. No Azure SDK, no network I/O.
 
 from typing import Any
 
+from pgflex.spec.constants import API_VERSION, Cloud, PolicyRule, TlsVersion
+from pgflex.spec.document import SpecDocument
 from pgflex.spec.errors import PgflexError, SpecError, SpecIssue
 from pgflex.spec.loader import load_spec, parse_spec, resolve_password
 from pgflex.spec.model import (
-    API_VERSION,
     Administrator,
     AppliedException,
-    Authentication,
-    Cloud,
     Environment,
     FirewallRule,
-    HighAvailability,
-    PolicyException,
-    PolicyRule,
     PrivateAccess,
-    PrivateDnsZoneCreate,
-    PrivateDnsZoneRef,
     PublicAccess,
     SecretRef,
     Server,
-    Sku,
     SourceLocation,
-    SpecDocument,
+    TlsPolicy,
+)
+from pgflex.spec.shared import (
+    Authentication,
+    HighAvailability,
+    PolicyException,
+    PrivateDnsZoneCreate,
+    PrivateDnsZoneRef,
+    Sku,
     Storage,
     SubnetCreate,
     SubnetRef,
-    TlsPolicy,
-    TlsVersion,
 )
 
 

@@ -135,7 +135,7 @@ def _where(server: Server) -> str:
 
 
 def _with_tls_policy(server: Server, cloud: str, key_path: str) -> Server:
-    from pgflex.spec.model import EnvironmentSpec, ServerSpec, TlsSpec
+    from pgflex.spec.document import EnvironmentSpec, ServerSpec, TlsSpec
     from pgflex.spec.rules import ServerVerdict, check_tls
 
     tls = TlsSpec.model_construct(

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pgflex.spec.model import PolicyException, ServerSpec
+from pgflex.spec.document import ServerSpec
 from pgflex.spec.rules import Finding
+from pgflex.spec.shared import PolicyException
 
 # An exception this close to its end is worth a warning: long enough to renew it through a review.
 EXPIRING_SOON_DAYS = 14

@@ -19,27 +19,22 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from pgflex.spec.checks import normalise_parameter
+from pgflex.spec.constants import API_VERSION
 from pgflex.spec.digest import text_digest, top_level_digests
+from pgflex.spec.document import EnvironmentSpec, ServerSpec, SpecDocument, TlsSpec
 from pgflex.spec.errors import SpecError, SpecIssue
 from pgflex.spec.expiry import expired_findings
 from pgflex.spec.model import (
-    API_VERSION,
     Administrator,
-    Authentication,
     Environment,
-    EnvironmentSpec,
     FirewallRule,
-    HighAvailability,
     PrivateAccess,
     PublicAccess,
     SecretRef,
     Server,
-    ServerSpec,
     SourceLocation,
-    SpecDocument,
     TlsPolicy,
-    TlsSpec,
-    normalise_parameter,
 )
 from pgflex.spec.redaction import Interpolation, redact_issues
 from pgflex.spec.rules import (
@@ -50,6 +45,7 @@ from pgflex.spec.rules import (
     check_unique_server_names,
     parameter_findings,
 )
+from pgflex.spec.shared import Authentication, HighAvailability
 from pgflex.spec.source_map import SourceMap, format_key_path
 from pgflex.spec.yaml_reader import parse_yaml, read_spec_text
 

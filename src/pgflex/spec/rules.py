@@ -11,24 +11,24 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pgflex.spec.model import (
+from pgflex.spec.checks import normalise_parameter, parse_ipv4, parse_ipv4_network
+from pgflex.spec.constants import (
     AZURE_SERVICES_IP,
     MIN_SAFE_TLS,
     POSTGRES_DNS_SUFFIX,
     TLS_VERSIONS,
-    AppliedException,
+    PolicyRule,
+    TlsVersion,
+)
+from pgflex.spec.document import (
     EnvironmentSpec,
     FirewallRuleSpec,
-    PolicyRule,
     PrivateAccessSpec,
     PublicAccessSpec,
     ServerSpec,
     TlsSpec,
-    TlsVersion,
-    normalise_parameter,
-    parse_ipv4,
-    parse_ipv4_network,
 )
+from pgflex.spec.model import AppliedException
 from pgflex.spec.parameter_catalogue import shipped_catalogue
 
 Loc = tuple[str | int, ...]

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from pgflex.spec.model import SpecDocument
+from pgflex.spec.document import SpecDocument
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
