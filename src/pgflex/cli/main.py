@@ -14,6 +14,7 @@ from . import apply as apply_commands
 from . import client_setup as client_setup_commands
 from . import drift as drift_commands
 from . import exceptions as exceptions_commands
+from . import import_cmd as import_commands
 from . import plan as plan_commands
 from . import verify as verify_commands
 from .emulator import emulator_app
@@ -40,6 +41,7 @@ app.command("sessions")(verify_commands.sessions)
 app.command("exceptions")(exceptions_commands.exceptions)
 app.command("trust-bundle")(client_setup_commands.trust_bundle)
 app.command("connection-string")(client_setup_commands.connection_string)
+app.command("import")(import_commands.import_environment)
 
 
 def _version(value: bool) -> None:
