@@ -14,7 +14,7 @@ import json
 from importlib.resources import files
 from typing import Any
 
-OUTPUTS = ("plan", "verify", "sessions", "apply", "destroy", "drift", "exceptions")
+OUTPUTS = ("plan", "verify", "sessions", "apply", "destroy", "drift", "exceptions", "audit")
 ID_PREFIX = "urn:pgflex:output:"
 
 
