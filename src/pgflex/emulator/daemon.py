@@ -141,7 +141,7 @@ def reset(state_dir: Path) -> list[str]:
     import shutil
 
     from . import netns
-    from .dataplane.manager import namespace_prefix
+    from .dataplane.placement import namespace_prefix
 
     stop(state_dir)
     removed = netns.delete_matching(namespace_prefix(state_dir / "dataplane")) if os.geteuid() == 0 else []

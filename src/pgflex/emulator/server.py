@@ -13,7 +13,7 @@ from typing import Any
 
 from . import instance, statedir
 from .arm.app import MAX_HEAD_BYTES, DroppedConnection, EmulatorApp, current_transport
-from .arm.auth import Identity
+from .arm.auth import OSSRDBMS_AUDIENCES, Identity, Principal
 from .models.backend import Backend
 from .models.context import ServerRuntime
 from .pki import CertificateAuthority
@@ -100,8 +100,14 @@ def load_runtime(settings_or_dir: EmulatorSettings | Path) -> ServerRuntime | No
     state_dir = settings_or_dir.state_dir if isinstance(settings_or_dir, EmulatorSettings) else settings_or_dir
     from .dataplane import DataPlane, DataPlaneUnavailable
 
+    identity = Identity(state_dir)
+
+    def verify_token(token: str) -> Principal:
+        """A Microsoft Entra login's password: a token the identity endpoint issued for PostgreSQL's audience."""
+        return identity.verify_access_token(token, OSSRDBMS_AUDIENCES)
+
     try:
-        return DataPlane(state_dir / "dataplane", CertificateAuthority(state_dir / "pki"))
+        return DataPlane(state_dir / "dataplane", CertificateAuthority(state_dir / "pki"), token_verifier=verify_token)
     except DataPlaneUnavailable as reason:
         log.warning("servers will have no data plane: %s", reason)
         return None

@@ -42,12 +42,17 @@ ARM_AUDIENCES = frozenset(
     }
 )
 KEY_VAULT_AUDIENCES = frozenset({"https://vault.azure.net", "https://vault.azure.net/"})
+# Azure Database for PostgreSQL's: a Microsoft Entra login's password is a token for it (the data plane checks).
+OSSRDBMS_AUDIENCES = frozenset(
+    {"https://ossrdbms-aad.database.windows.net", "https://ossrdbms-aad.database.windows.net/"}
+)
 
 
 @dataclass(frozen=True)
 class Principal:
     object_id: str
     tenant_id: str
+    groups: tuple[str, ...] = ()  # the 'groups' claim: object ids of the groups the principal belongs to
 
 
 def _b64(data: bytes) -> str:
@@ -115,8 +120,14 @@ class Identity:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("InvalidAuthenticationToken", "The access token is invalid: expected 'Bearer <token>'.")
-        claims = self._verify(token.strip())
-        return _check_claims(claims, audiences, time.time())
+        return self.verify_access_token(token, audiences)
+
+    def verify_access_token(self, token: str, audiences: frozenset[str]) -> Principal:
+        """The principal of a token valid now for one of ``audiences``; else ``Unauthorized`` (its message says why).
+
+        The data plane asks this of the token a Microsoft Entra login sends as its password.
+        """
+        return _check_claims(self._verify(token.strip()), audiences, time.time())
 
     def _sign(self, claims: dict[str, Any]) -> str:
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
@@ -199,7 +210,10 @@ def _check_claims(claims: dict[str, Any], audiences: frozenset[str], now: float)
     object_id, tenant_id = claims.get("oid"), claims.get("tid")
     if not isinstance(object_id, str) or not isinstance(tenant_id, str):
         raise _invalid("its 'oid' or 'tid' claim is missing or not a string")
-    return Principal(object_id=object_id, tenant_id=tenant_id)
+    groups = claims.get("groups", [])
+    if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
+        raise _invalid("its 'groups' claim is not a list of strings")
+    return Principal(object_id=object_id, tenant_id=tenant_id, groups=tuple(groups))
 
 
 def _shown(value: Any) -> str:

@@ -6,7 +6,8 @@ from pgflex.emulator.dataplane.cluster import DataPlaneError
 from pgflex.emulator.dataplane.config import AZURE_SSL_CIPHERS
 from pgflex.emulator.dataplane.databases import Database
 from pgflex.emulator.dataplane.entra import EntraAdministrator
-from pgflex.emulator.dataplane.manager import DataPlane, Endpoint, PrivateNetwork, namespace_prefix
+from pgflex.emulator.dataplane.manager import DataPlane
+from pgflex.emulator.dataplane.placement import Endpoint, PrivateNetwork, namespace_prefix
 
 __all__ = [
     "ALLOW_LIST_MESSAGE",

@@ -77,4 +77,9 @@ def bootstrap(cluster: Cluster) -> None:
     """Create the Azure roles and the allow-list trigger in a freshly initialised, running cluster."""
     cluster.execute(CLUSTER_SQL)
     for database in ("template1", "postgres"):
-        cluster.execute(DATABASE_SQL, dbname=database)
+        prepare_database(cluster, database)
+
+
+def prepare_database(cluster: Cluster, database: str) -> None:
+    """The allow-list trigger in one database (those copied from template1 have it already)."""
+    cluster.execute(DATABASE_SQL, dbname=database)

@@ -292,9 +292,12 @@ class Cluster:
             for statement in statements:
                 conn.execute(statement)
 
-    def query_column(self, query: str) -> list[Any]:
-        with self.connect() as conn:
-            return [row[0] for row in conn.execute(query.encode()).fetchall()]
+    def query_column(self, query: str | sql.Composed) -> list[Any]:
+        return [row[0] for row in self.query_rows(query)]
+
+    def query_rows(self, query: str | sql.Composed, dbname: str = "postgres") -> list[tuple[Any, ...]]:
+        with self.connect(dbname) as conn:
+            return conn.execute(query.encode() if isinstance(query, str) else query).fetchall()
 
     def reload(self, timeout: float = 10) -> None:
         """Reload the configuration and wait until new connections see it (pg_reload_conf only signals)."""

@@ -216,18 +216,57 @@ def firewall_networks(
     return list(dict.fromkeys(networks))
 
 
-def render_hba(networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network], require_tls: bool) -> str:
-    """pg_hba.conf: superuser on the private socket only; clients by firewall network, TLS if required."""
+@dataclass(frozen=True)
+class EntraHba:
+    """Microsoft Entra logins in pg_hba.conf: these roles send a token as their password, which PostgreSQL
+    hands to the emulator's LDAP responder (``ldap_port``; None: no responder, so they are refused)."""
+
+    roles: Sequence[str]
+    server: str
+    ldap_port: int | None
+
+
+def hba_role(role: str) -> str:
+    """A role name as pg_hba.conf writes it: quoted, so that no keyword, ``+group`` or ``@file`` applies."""
+    return '"' + role + '"'  # roles.check_principal_name refuses names pg_hba.conf cannot quote
+
+
+def render_hba(
+    networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network],
+    require_tls: bool,
+    *,
+    password_auth: bool = True,
+    entra: EntraHba | None = None,
+) -> str:
+    """pg_hba.conf: superuser on the private socket only; Entra roles by token over TLS; everyone else by password
+    (unless password authentication is off), TLS if required; all of it from the firewall's networks only."""
     connection_type = "hostssl" if require_tls else "host"
     lines = [
-        "# Written by the pgflex emulator on every parameter or firewall change.\n",
+        "# Written by the pgflex emulator on every parameter, firewall or authentication change.\n",
         f"local   all   {SUPERUSER}   peer map={IDENT_MAP}\n",
         "local   all   all   reject\n",
         f"host    all   {SUPERUSER}   0.0.0.0/0   reject\n",
         f"host    all   {SUPERUSER}   ::/0   reject\n",
     ]
-    lines.extend(f"{connection_type}   all   all   {network}   scram-sha-256\n" for network in networks)
+    if entra is not None:
+        lines.extend(_entra_lines(entra, networks))
+    if password_auth:
+        lines.extend(f"{connection_type}   all   all   {network}   scram-sha-256\n" for network in networks)
     return "".join(lines)
+
+
+def _entra_lines(entra: EntraHba, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> list[str]:
+    method = "reject"
+    if entra.ldap_port is not None:
+        method = (
+            f'ldap ldapserver=127.0.0.1 ldapport={entra.ldap_port} ldapprefix="cn=" ldapsuffix=",ou={entra.server}"'
+        )
+    lines: list[str] = []
+    for role in entra.roles:
+        # A token is a bearer secret: only over TLS, whatever require_secure_transport says; never a password.
+        lines.extend(f"hostssl   all   {hba_role(role)}   {network}   {method}\n" for network in networks)
+        lines.extend(f"host   all   {hba_role(role)}   {everyone}   reject\n" for everyone in ("0.0.0.0/0", "::/0"))
+    return lines
 
 
 def render_ident(os_users: Iterable[str]) -> str:
