@@ -23,6 +23,11 @@ from typing import TYPE_CHECKING
 
 import pgflex.verify as verification
 from pgflex import drift as drift_job
+from pgflex.audit.policy import DEFAULT_SOURCE as _DEFAULT_POLICY
+from pgflex.audit.policy import AuditPolicy
+from pgflex.audit.policy import load_policy as _load_policy
+from pgflex.audit.report import AuditReport
+from pgflex.audit.run import run_audit as _run_audit
 from pgflex.azure import clients as azure_clients
 from pgflex.azure.retry import AzureOperationError, RetryPolicy
 from pgflex.drift import Difference, DriftReport
@@ -47,7 +52,7 @@ from pgflex.wave_verification import WaveVerification as _WaveVerification
 AzureClients = azure_clients.AzureClients
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
 _Params = typing.ParamSpec("_Params")
@@ -261,9 +266,39 @@ def destroy(
     return DestroyReport(env.name, env.cloud, env.source, deleted)
 
 
+@_pgflex_errors_only
+def audit(
+    subscriptions: Sequence[str] = (),
+    *,
+    cloud: str = "local",
+    policy: AuditPolicy | str | Path | None = None,
+    parallelism: int = 8,
+    progress: Progress | None = None,
+    retry: RetryPolicy | None = None,
+) -> AuditReport:
+    """The TLS posture of every Flexible Server in ``subscriptions`` (every one the identity can list when empty)
+    judged against ``policy`` (a YAML file, validated before any request, or an ``AuditPolicy``; default: what
+    pgflex enforces), as ``pgflex audit``. ``report.exit_code``: 0 compliant, 2 findings, 1 a read failed."""
+    if isinstance(policy, AuditPolicy) or policy is None:
+        judged_by, source = policy, _DEFAULT_POLICY if policy is None else "AuditPolicy given to pgflex.api.audit"
+    else:
+        judged_by, source = _load_policy(policy), str(policy)
+    return _run_audit(
+        subscriptions,
+        cloud=cloud,
+        policy=judged_by,
+        policy_source=source,
+        parallelism=parallelism,
+        retry=retry,
+        progress=progress,
+    )
+
+
 __all__ = [
     "ApplyReport",
     "ApplyResult",
+    "AuditPolicy",
+    "AuditReport",
     "AzureClients",
     "AzureError",
     "AzureOperationError",
@@ -288,6 +323,7 @@ __all__ = [
     "VerifyError",
     "VerifyReport",
     "apply",
+    "audit",
     "connect",
     "destroy",
     "drift",
