@@ -1,13 +1,9 @@
-"""Injected faults and Resource Manager throttling, as the unmodified SDK meets them."""
+"""Injected faults, as the unmodified SDK meets them (Resource Manager's throttling: test_arm_throttling.py)."""
 
 from __future__ import annotations
 
-import http.client
-import ssl
-
 import pytest
 from azure.core.exceptions import ResourceExistsError
-from azure.identity import DefaultAzureCredential
 
 from support.emulator import Clients, EmulatorHandle, server_body
 
@@ -41,42 +37,3 @@ def test_server_busy_fault_refuses_writes_but_not_reads(
         postgres.servers.begin_restart(resource_group, server_name)
     assert raised.value.error is not None and raised.value.error.code == "ServerBusy"
     assert postgres.servers.get(resource_group, server_name).state == "Ready"
-
-
-def _raw_get(connection: http.client.HTTPSConnection, path: str, token: str) -> http.client.HTTPResponse:
-    connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
-    response = connection.getresponse()
-    response.read()
-    return response
-
-
-def test_throttling_buckets_report_remaining_and_refuse_when_empty(emulator: EmulatorHandle) -> None:
-    assert emulator.running is not None
-    emulator.tune(throttling=True)
-    token = DefaultAzureCredential().get_token("https://management.azure.com/.default").token
-    host, port = emulator.base_url.removeprefix("https://").split(":")
-    connection = http.client.HTTPSConnection(
-        host, int(port), context=ssl.create_default_context(cafile=str(emulator.running.ca_root))
-    )
-    path = "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups?api-version=2025-04-01"
-    first = _raw_get(connection, path, token)
-    assert first.status == 200
-    remaining = int(first.headers["x-ms-ratelimit-remaining-subscription-reads"])
-    assert 240 <= remaining <= 249  # a 250-read burst, less this request
-    statuses = [_raw_get(connection, path, token) for _ in range(300)]
-    refused = [r for r in statuses if r.status == 429]
-    assert refused, "300 reads at once must empty a 250-read bucket refilling at 25 per second"
-    assert int(refused[0].headers["Retry-After"]) >= 1
-    assert refused[0].headers["x-ms-ratelimit-remaining-subscription-reads"] == "0"
-    # Writes have their own bucket: still available.
-    connection.request(
-        "PUT",
-        "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/throttle-test?api-version=2025-04-01",
-        body=b'{"location": "westeurope"}',
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    write = connection.getresponse()
-    write.read()
-    assert write.status in (200, 201)
-    assert int(write.headers["x-ms-ratelimit-remaining-subscription-writes"]) >= 190
-    connection.close()

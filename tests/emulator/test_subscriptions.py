@@ -34,14 +34,18 @@ def test_added_subscriptions_are_listed_and_hold_their_own_servers(emulator: Emu
     assert names == ["team b (renamed)"]
 
 
+UNUSED = "5ab0c0de-0000-4000-8000-000000000001"  # never added: a refused PUT must not add it
+
+
 @pytest.mark.parametrize(
     ("subscription", "body", "message"),
     [
         ("not-a-guid", {"displayName": "x"}, "is not a GUID"),
-        (str(uuid.uuid4()), {}, "'displayName' must be a string"),
-        (str(uuid.uuid4()), {"displayName": "x" * 65}, "'displayName' must be a string"),
-        (str(uuid.uuid4()), ["x"], "must be a JSON object"),
+        (UNUSED, {}, "'displayName' must be a string"),
+        (UNUSED, {"displayName": "x" * 65}, "'displayName' must be a string"),
+        (UNUSED, ["x"], "must be a JSON object"),
     ],
+    ids=["not-a-guid", "no-name", "name-too-long", "not-an-object"],
 )
 def test_adding_a_subscription_refuses_bad_input(
     emulator: EmulatorHandle, subscription: str, body: object, message: str
@@ -49,3 +53,7 @@ def test_adding_a_subscription_refuses_bad_input(
     with pytest.raises(EmulatorRequestFailed) as raised:
         emulator.admin().call("PUT", f"/_emulator/subscriptions/{subscription}", body)
     assert raised.value.status == 400 and message in raised.value.body
+    listed = [
+        s["subscriptionId"] for s in emulator.admin().call("GET", "/subscriptions?api-version=2022-12-01")["value"]
+    ]
+    assert UNUSED not in listed

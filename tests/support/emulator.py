@@ -27,6 +27,8 @@ from pgflex.emulator.client import AdminClient, RunningEmulator
 from pgflex.emulator.settings import DEFAULT_SUBSCRIPTION, EmulatorSettings, Tuning
 
 POLLING_INTERVAL = 0.05
+# Resource Manager's bucket sizes and refill rates, which the emulator fixture restores after every test.
+THROTTLE_DEFAULTS = {name: value for name, value in Tuning().as_dict().items() if name.startswith("throttle_")}
 
 
 @dataclass

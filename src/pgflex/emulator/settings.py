@@ -69,7 +69,16 @@ LIMITS: dict[str, tuple[float, float]] = {
     "rate_server_busy": (0, 1),
     "rate_dropped": (0, 1),
     "rate_operation_failed": (0, 1),
+    # Token buckets: a refill of 0 would refuse forever; above these, throttling could never happen anyway.
+    "throttle_reads_burst": (1, 1_000_000),
+    "throttle_reads_per_second": (0.01, 100_000),
+    "throttle_writes_burst": (1, 1_000_000),
+    "throttle_writes_per_second": (0.01, 100_000),
+    "throttle_deletes_burst": (1, 1_000_000),
+    "throttle_deletes_per_second": (0.01, 100_000),
 }
+# Settings that shape the token buckets: changing one starts every bucket afresh (full).
+THROTTLE_SETTINGS = frozenset({"throttling", *(name for name in LIMITS if name.startswith("throttle_"))})
 
 
 def _shown(value: Any) -> str:
@@ -110,7 +119,15 @@ class Tuning:
     rate_server_busy: float = 0.0  # 409 ServerBusy on server writes
     rate_dropped: float = 0.0  # connection closed before a complete response
     rate_operation_failed: float = 0.0  # long-running operation ends Failed
-    throttling: bool = False  # Resource Manager's token buckets
+    throttling: bool = False  # Resource Manager's token buckets (arm/throttle.py); off, headers report them full
+    # A principal's bucket per subscription (Resource Manager's 2024 limits); the subscription's global one is
+    # 15 times larger. Lower them to throttle within a test.
+    throttle_reads_burst: int = 250
+    throttle_reads_per_second: float = 25.0
+    throttle_writes_burst: int = 200
+    throttle_writes_per_second: float = 10.0
+    throttle_deletes_burst: int = 200
+    throttle_deletes_per_second: float = 10.0
     data_plane: bool = True  # new servers run a real PostgreSQL
     page_size: int = 100  # items per page in list responses
     seed: int | None = None

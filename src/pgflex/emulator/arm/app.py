@@ -34,11 +34,11 @@ from ..errors import (
     Unauthorized,
 )
 from ..models.backend import Backend
-from ..settings import DEFAULT_TENANT
+from ..settings import DEFAULT_TENANT, THROTTLE_SETTINGS
 from . import keyvault, wire
 from .auth import ARM_AUDIENCES, Identity, Principal
 from .routes import MethodNotAllowedError, router
-from .throttle import Throttle, kind_of
+from .throttle import Throttle, kind_of, subscription_of
 from .wire import Call, Response
 
 log = logging.getLogger("pgflex.emulator.http")
@@ -58,6 +58,8 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 # A request's line and headers together. The server stops reading a head past it (server.py gives h11 this
 # limit), but h11 checks only what is still incomplete: a head that arrives whole is measured here.
 MAX_HEAD_BYTES = 16 * 1024
+# The stats key counting the 429s the token buckets answered (injected ones count as faults.throttled).
+THROTTLED_STAT = "arm.throttled"
 SECRET_KEYS = {"administratorLoginPassword", "access_token", "password"}
 
 
@@ -195,17 +197,16 @@ class EmulatorApp:
                 return await self._keyvault(method, path, query, headers, receive)
             # Resource Manager's routes and the admin endpoint (AdminClient asks for Resource Manager's token).
             principal = self.identity.authenticate(headers.get("authorization"), ARM_AUDIENCES)
-            body = _parse_json(await _read_body(receive, headers))
             if path.startswith(ADMIN_PREFIX):
+                body = _parse_json(await _read_body(receive, headers))
                 return self._admin(method, path[len(ADMIN_PREFIX) :], query, body)
         except ArmError as failure:
             return wire.error(failure)
-        call = Call(method, path, query, body, self.base_url)
-        response = await self._arm(call, principal, send)
-        if response is not None:
-            if method == "HEAD":
-                response.body = None  # HEAD answers carry headers only
-            self.recorder.write(call, response)
+        call = Call(method, path, query, None, self.base_url)
+        response = await self._arm(call, principal, headers, receive, send)
+        if method == "HEAD":
+            response.body = None  # HEAD answers carry headers only
+        self.recorder.write(call, response)
         return response
 
     async def _keyvault(
@@ -218,18 +219,32 @@ class EmulatorApp:
             return keyvault.challenge(failure.message)
         return keyvault.respond(self.backend, method, path, query, await _read_body(receive, headers))
 
-    async def _arm(self, call: Call, principal: Principal, send: Send) -> Response | None:
+    async def _arm(
+        self, call: Call, principal: Principal, headers: dict[str, str], receive: Receive, send: Send
+    ) -> Response:
+        """A Resource Manager request: throttled before its body is read, as Resource Manager's front door
+        does; every answer, refusals and failures included, reports the buckets' remaining tokens."""
         tuning = self.backend.tuning
+        kind = kind_of(call.method)
         self.stats["arm"] += 1
-        self.stats[f"arm.{kind_of(call.method)}"] += 1
+        self.stats[f"arm.{kind}"] += 1
         if tuning.latency_ms:
             await asyncio.sleep(tuning.latency_ms / 1000)
-        throttle_headers: dict[str, str] = {}
-        if tuning.throttling:
-            throttle_headers, refused = self._take_token(call, principal)
-            if refused is not None:
-                return refused
+        verdict = self.throttle.take(tuning, subscription_of(call.path), principal, kind)
+        if verdict.allowed:
+            response = await self._handle(call, headers, receive, send)
+        else:
+            self.stats[THROTTLED_STAT] += 1
+            refusal = TooManyRequests(verdict.message, retry_after=verdict.retry_after)
+            refusal.code = verdict.code
+            response = wire.error(refusal)
+        response.headers.update(verdict.headers)
+        return response
+
+    async def _handle(self, call: Call, headers: dict[str, str], receive: Receive, send: Send) -> Response:
+        tuning = self.backend.tuning
         try:
+            call.body = _parse_json(await _read_body(receive, headers))
             if tuning.chance(tuning.rate_throttled):
                 self.stats["faults.throttled"] += 1
                 raise TooManyRequests(
@@ -248,25 +263,7 @@ class EmulatorApp:
                 await _drop(send)  # after it took effect: the client cannot know it did
         except ArmError as failure:
             response = wire.error(failure)
-        response.headers.update(throttle_headers)
         return response
-
-    def _take_token(self, call: Call, principal: Principal) -> tuple[dict[str, str], Response | None]:
-        kind = kind_of(call.method)
-        subscription = call.path.split("/")[2] if call.path.lower().startswith("/subscriptions/") else "-"
-        allowed, remaining, retry_after = self.throttle.take(subscription, principal.object_id, kind)
-        header = {f"x-ms-ratelimit-remaining-subscription-{kind}": str(remaining)}
-        if not allowed:
-            failure = TooManyRequests(
-                f"Number of '{kind}' requests for subscription '{subscription}' exceeded. "
-                f"Please try again after '{retry_after}' seconds.",
-                retry_after=retry_after,
-            )
-            failure.code = "SubscriptionRequestsThrottled"
-            response = wire.error(failure)
-            response.headers.update(header)
-            return header, response
-        return header, None
 
     def _dispatch(self, call: Call) -> Response:
         try:
@@ -309,7 +306,7 @@ class EmulatorApp:
             problems = tuning.update(body)
             if problems:
                 raise InvalidRequest("; ".join(problems), code="InvalidSetting")
-            if "throttling" in body:
+            if THROTTLE_SETTINGS & body.keys():
                 self.throttle.reset()
             return wire.ok(tuning.as_dict())
         if path == "/stats" and method == "GET":
