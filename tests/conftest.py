@@ -12,7 +12,7 @@ import pytest
 
 from support.armspec import ArmSpec
 from support.conformance import assert_conforming
-from support.emulator import Clients, EmulatorHandle, make_handle, unique
+from support.emulator import THROTTLE_DEFAULTS, Clients, EmulatorHandle, make_handle, unique
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +44,7 @@ def emulator(control_emulator: EmulatorHandle, arm_spec: ArmSpec) -> Iterator[Em
         rate_operation_failed=0.0,
         throttling=False,
         page_size=100,
+        **THROTTLE_DEFAULTS,
     )
     assert_conforming(control_emulator, arm_spec)
 
