@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from pgflex.azure.clients import AzureClients
@@ -28,7 +28,6 @@ from pgflex.engine.reads import (
 )
 from pgflex.spec import PgflexError
 
-TLS_PARAMETERS = ("require_secure_transport", "ssl_min_protocol_version", "ssl_max_protocol_version")
 Access = Literal["public", "private", "closed"]
 
 
@@ -54,7 +53,10 @@ class ServerPosture:
     managed: bool
     public_network_access: str | None  # "Enabled" or "Disabled" as the service says it
     delegated_subnet_id: str | None  # VNet integration: set for a private server
-    tls: dict[str, str | None]  # TLS_PARAMETERS -> value (None: not reported; "" for no maximum)
+    # The TLS parameters as the server reports them; None when it does not report one ("" is no maximum).
+    require_secure_transport: str | None
+    ssl_min_protocol_version: str | None
+    ssl_max_protocol_version: str | None
     firewall_rules: tuple[FirewallRange, ...]
 
     @property
@@ -64,6 +66,24 @@ class ServerPosture:
             return "private"
         return "public" if self.public_network_access == "Enabled" else "closed"
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "subscription": self.subscription,
+            "resourceGroup": self.resource_group,
+            "location": self.location,
+            "state": self.state,
+            "managed": self.managed,
+            "access": self.access,
+            "publicNetworkAccess": self.public_network_access,
+            "delegatedSubnetId": self.delegated_subnet_id,
+            "requireSecureTransport": self.require_secure_transport,
+            "sslMinProtocolVersion": self.ssl_min_protocol_version,
+            "sslMaxProtocolVersion": self.ssl_max_protocol_version,
+            "firewallRules": [asdict(rule) for rule in self.firewall_rules],
+        }
+
 
 @dataclass(frozen=True)
 class AuditError:
@@ -71,6 +91,9 @@ class AuditError:
 
     scope: str
     message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -119,6 +142,10 @@ def _read_server(clients: AzureClients, policy: RetryPolicy, found: Any) -> Serv
     properties = server_properties(found)
     group, name = resource_group_of(str(found.id)), str(found.name)
     parameters = list_parameters(clients, policy, group, name)
+
+    def value(parameter: str) -> str | None:
+        return parameters[parameter].value if parameter in parameters else None
+
     rules: dict[str, tuple[str, str]] = {}
     if not properties["delegatedSubnetId"]:
         rules = list_firewall_rules(clients, policy, group, name)
@@ -132,6 +159,8 @@ def _read_server(clients: AzureClients, policy: RetryPolicy, found: Any) -> Serv
         managed=is_managed(properties["tags"]),
         public_network_access=properties["publicNetworkAccess"],
         delegated_subnet_id=properties["delegatedSubnetId"],
-        tls={key: parameters[key].value if key in parameters else None for key in TLS_PARAMETERS},
+        require_secure_transport=value("require_secure_transport"),
+        ssl_min_protocol_version=value("ssl_min_protocol_version"),
+        ssl_max_protocol_version=value("ssl_max_protocol_version"),
         firewall_rules=tuple(FirewallRange(rule, *rules[rule]) for rule in sorted(rules)),
     )

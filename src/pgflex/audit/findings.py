@@ -118,15 +118,28 @@ class Finding:
     def rule_name(self) -> str:
         return RULES[self.rule].name
 
+    @property
+    def server_id(self) -> str:
+        return self.server.id
+
+    @property
+    def subscription(self) -> str:
+        return self.server.subscription
+
+    @property
+    def resource_group(self) -> str:
+        return self.server.resource_group
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
             "ruleName": self.rule_name,
             "severity": self.severity,
             "server": self.server.name,
-            "serverId": self.server.id,
-            "subscription": self.server.subscription,
-            "resourceGroup": self.server.resource_group,
+            "serverId": self.server_id,
+            "subscription": self.subscription,
+            "resourceGroup": self.resource_group,
+            "subject": self.subject or None,
             "message": self.message,
             "observed": self.observed,
             "expected": self.expected,
@@ -173,15 +186,15 @@ def _shown(value: str | None) -> str:
 def _tls(server: ServerPosture, policy: AuditPolicy) -> list[_Found]:
     found: list[_Found] = []
     expected = policy.tls
-    secure = server.tls["require_secure_transport"]
+    secure = server.require_secure_transport
     if expected.require_secure_transport and (secure or "").lower() != "on":
         found.append(_Found("PGF001", f"require_secure_transport is {_shown(secure)}", _shown(secure), "on"))
-    minimum = server.tls["ssl_min_protocol_version"]
+    minimum = server.ssl_min_protocol_version
     lowest = _rank(minimum)
     if lowest is None or lowest < TLS_VERSIONS.index(expected.min_version):  # unknown: not proven, a finding
         message = f"ssl_min_protocol_version is {_shown(minimum)}, below the policy's {expected.min_version}"
         found.append(_Found("PGF002", message, _shown(minimum), f"{expected.min_version} or higher"))
-    maximum = server.tls["ssl_max_protocol_version"]
+    maximum = server.ssl_max_protocol_version
     cap, highest = expected.lowest_cap, _rank(maximum)
     if maximum and (highest is None or highest < TLS_VERSIONS.index(cap)):
         message = f"ssl_max_protocol_version caps TLS at {maximum}, below {cap}"

@@ -102,55 +102,46 @@ class AuditReport:
             text += f", {_count(len(self.errors), 'error')}: not everything could be read"
         return text
 
+    @property
+    def rules(self) -> list[dict[str, str]]:
+        """Every rule with the severity this policy gives it."""
+        return [
+            {
+                "id": rule.id,
+                "name": rule.name,
+                "severity": severity_of(rule.id, self.policy),
+                "summary": rule.summary,
+                "help": rule.help,
+            }
+            for rule in RULES.values()
+        ]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return {
+            "subscriptions": len(self.subscriptions),
+            "servers": len(self.servers),
+            "compliant": len(self.compliant),
+            "findings": len(self.findings),
+            "errors": len(self.errors),
+            "bySeverity": self.severity_counts(),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": AUDIT_KIND,
             "formatVersion": FORMAT_VERSION,
             "cloud": self.cloud,
-            "policy": {"source": self.policy_source, **self.policy.model_dump(mode="json", by_alias=True)},
-            "rules": [
-                {
-                    "id": rule.id,
-                    "name": rule.name,
-                    "severity": severity_of(rule.id, self.policy),
-                    "summary": rule.summary,
-                    "help": rule.help,
-                }
-                for rule in RULES.values()
-            ],
+            "policy": self.policy.model_dump(mode="json", by_alias=True),
+            "policySource": self.policy_source,
+            "rules": self.rules,
             "subscriptions": [subscription.to_dict() for subscription in self.subscriptions],
-            "servers": [self._server_dict(server) for server in self.servers],
+            "servers": [server.to_dict() for server in self.servers],
             "findings": [finding.to_dict() for finding in self.findings],
-            "errors": [{"scope": error.scope, "message": error.message} for error in self.errors],
-            "summary": {
-                "subscriptions": len(self.subscriptions),
-                "servers": len(self.servers),
-                "compliant": len(self.compliant),
-                "findings": len(self.findings),
-                "errors": len(self.errors),
-                "bySeverity": self.severity_counts(),
-            },
+            "errors": [error.to_dict() for error in self.errors],
+            "summary": self.summary,
             "seconds": round(self.seconds, 3),
             "exitCode": int(self.exit_code),
-        }
-
-    def _server_dict(self, server: ServerPosture) -> dict[str, Any]:
-        return {
-            "id": server.id,
-            "name": server.name,
-            "subscription": server.subscription,
-            "resourceGroup": server.resource_group,
-            "location": server.location,
-            "state": server.state,
-            "managed": server.managed,
-            "access": server.access,
-            "publicNetworkAccess": server.public_network_access,
-            "delegatedSubnetId": server.delegated_subnet_id,
-            "requireSecureTransport": server.tls["require_secure_transport"],
-            "sslMinProtocolVersion": server.tls["ssl_min_protocol_version"],
-            "sslMaxProtocolVersion": server.tls["ssl_max_protocol_version"],
-            "firewallRules": [{"name": r.name, "start": r.start, "end": r.end} for r in server.firewall_rules],
-            "findings": len(self.findings_by_server[server.id]),
         }
 
 
