@@ -11,6 +11,7 @@ import typer
 from pgflex.exit_codes import ExitCode
 
 from . import apply as apply_commands
+from . import audit as audit_commands
 from . import client_setup as client_setup_commands
 from . import drift as drift_commands
 from . import exceptions as exceptions_commands
@@ -42,6 +43,7 @@ app.command("exceptions")(exceptions_commands.exceptions)
 app.command("trust-bundle")(client_setup_commands.trust_bundle)
 app.command("connection-string")(client_setup_commands.connection_string)
 app.command("import")(import_commands.import_environment)
+app.command("audit")(audit_commands.audit)
 
 
 def _version(value: bool) -> None:
