@@ -41,6 +41,8 @@ from pgflex.engine.saved import recheck as _recheck
 from pgflex.engine.tls_impact import ImpactNotAcceptedError
 from pgflex.engine.tls_impact import check_accepted as _check_accepted
 from pgflex.exit_codes import ExitCode
+from pgflex.importer import ImportedEnvironment, ImportResult
+from pgflex.importer import import_environment as _import_environment
 from pgflex.outcomes import ApplyReport, DestroyReport, plan_exit_code, report_exit_code
 from pgflex.spec import Environment, PgflexError, Server, SpecError, SpecIssue, TlsPolicy
 from pgflex.spec import load_spec as _load_spec
@@ -116,6 +118,8 @@ load_spec = _load_spec
 connect = _pgflex_errors_only(azure_clients.connect)
 verify = _pgflex_errors_only(verification.verify)
 sessions = _pgflex_errors_only(verification.sessions)
+# Live servers as env files (`pgflex import`): result.environments[i].text is the file, .issues() what it cannot say.
+import_environment = _pgflex_errors_only(_import_environment)
 
 
 def _environment(spec: Environment | str | Path) -> Environment:
@@ -309,6 +313,8 @@ __all__ = [
     "Event",
     "ExitCode",
     "ImpactNotAcceptedError",
+    "ImportResult",
+    "ImportedEnvironment",
     "PgflexError",
     "Phase",
     "Plan",
@@ -327,6 +333,7 @@ __all__ = [
     "connect",
     "destroy",
     "drift",
+    "import_environment",
     "load_spec",
     "plan",
     "plan_exit_code",
