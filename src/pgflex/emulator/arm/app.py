@@ -3,8 +3,9 @@
 ``create_app`` receives everything it uses; there is no global state.
 
 Every request but the public ones (the identity endpoint, the cloud metadata) is authenticated from its
-headers before a byte of its body is read, with the audience of the part it addresses; a body is then read
-up to Resource Manager's 4 MB and refused (413) beyond, from Content-Length before reading or as it streams.
+headers before a byte of its body is read, with the audience of the part it addresses; a Resource Manager
+request is then throttled (throttle.py: every answer reports the buckets); a body is then read up to Resource
+Manager's 4 MB and refused (413) beyond, from Content-Length before reading or as it streams.
 """
 
 from __future__ import annotations
