@@ -74,7 +74,8 @@ SetOption = typer.Option(
     [],
     "--set",
     help="Tuning as key=value: latency_ms, operation_seconds, retry_after_seconds, rate_throttled, "
-    "rate_server_error, rate_server_busy, rate_dropped, rate_operation_failed, throttling, page_size, seed.",
+    "rate_server_error, rate_server_busy, rate_dropped, rate_operation_failed, throttling, "
+    "throttle_{reads,writes,deletes}_{burst,per_second}, page_size, seed.",
 )
 
 
