@@ -9,8 +9,11 @@ from pgflex.spec.document import SpecDocument
 from pgflex.spec.errors import PgflexError, SpecError, SpecIssue
 from pgflex.spec.loader import load_spec, parse_spec, resolve_password
 from pgflex.spec.model import (
+    SYSTEM_DATABASES,
     Administrator,
     AppliedException,
+    Authentication,
+    EntraAdministrator,
     Environment,
     FirewallRule,
     PrivateAccess,
@@ -19,15 +22,14 @@ from pgflex.spec.model import (
     Server,
     SourceLocation,
     TlsPolicy,
+    creation_only_error,
 )
+from pgflex.spec.settings import Backup, Database, HighAvailability, MaintenanceWindow, Storage
 from pgflex.spec.shared import (
-    Authentication,
-    HighAvailability,
     PolicyException,
     PrivateDnsZoneCreate,
     PrivateDnsZoneRef,
     Sku,
-    Storage,
     SubnetCreate,
     SubnetRef,
 )
@@ -50,13 +52,18 @@ def render_schema() -> str:
 
 __all__ = [
     "API_VERSION",
+    "SYSTEM_DATABASES",
     "Administrator",
     "AppliedException",
     "Authentication",
+    "Backup",
     "Cloud",
+    "Database",
+    "EntraAdministrator",
     "Environment",
     "FirewallRule",
     "HighAvailability",
+    "MaintenanceWindow",
     "PgflexError",
     "PolicyException",
     "PolicyRule",
@@ -76,6 +83,7 @@ __all__ = [
     "SubnetRef",
     "TlsPolicy",
     "TlsVersion",
+    "creation_only_error",
     "json_schema",
     "load_spec",
     "parse_spec",

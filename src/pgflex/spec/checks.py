@@ -6,9 +6,20 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 
-from pgflex.spec.constants import READ_ONLY_PARAMETERS, RESERVED_ADMIN_LOGINS, STORAGE_SIZES_GB, TLS_PARAMETERS
+from pgflex.spec.constants import (
+    AVAILABILITY_ZONES,
+    CLIENT_ONLY_ENCODINGS,
+    READ_ONLY_PARAMETERS,
+    RESERVED_ADMIN_LOGINS,
+    SERVER_ENCODINGS,
+    STORAGE_SIZES_GB,
+    SYSTEM_DATABASES,
+    TLS_PARAMETERS,
+    WEEKDAYS,
+)
 
 
 def check_server_name(value: str) -> str:
@@ -21,14 +32,27 @@ def check_server_name(value: str) -> str:
     return value
 
 
-def check_subscription(value: str) -> str:
+def check_uuid(value: str, what: str) -> str:
+    """A UUID written 8-4-4-4-12, returned in lowercase (Azure's ids compare case-insensitively)."""
     try:
         parsed = uuid.UUID(value)
     except ValueError:
-        raise ValueError(f"subscription {value!r} is not a UUID such as 00000000-0000-0000-0000-000000000000") from None
+        raise ValueError(f"{what} {value!r} is not a UUID such as 00000000-0000-0000-0000-000000000000") from None
     if len(value) != 36:  # uuid.UUID also accepts braces, urn: prefixes and missing hyphens
-        raise ValueError(f"subscription {value!r} must be written as 8-4-4-4-12 hexadecimal digits")
+        raise ValueError(f"{what} {value!r} must be written as 8-4-4-4-12 hexadecimal digits")
     return str(parsed)
+
+
+def check_subscription(value: str) -> str:
+    return check_uuid(value, "subscription")
+
+
+def check_tenant(value: str) -> str:
+    return check_uuid(value, "tenant")
+
+
+def check_object_id(value: str) -> str:
+    return check_uuid(value, "object id")
 
 
 def check_resource_group(value: str) -> str:
@@ -276,3 +300,94 @@ def normalise_parameter(name: str, value: ParameterValue) -> str:
             cleaned = sorted({item.lower() for item in cleaned})
         return ",".join(cleaned)
     return str(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Server settings: zones, maintenance window, backup, databases, Microsoft Entra principals.
+# --------------------------------------------------------------------------------------------------
+
+
+def whole_number(low: int, high: int, what: str) -> Callable[[object], int]:
+    """A check for an integer from ``low`` to ``high``; pydantic alone would also take true as 1 and "7" as 7."""
+
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{what} must be a whole number from {low} to {high}, got {value!r}")
+        if not low <= value <= high:
+            raise ValueError(f"{what} must be from {low} to {high}, got {value}")
+        return value
+
+    return check
+
+
+def normalise_zone(value: object) -> object:
+    """An availability zone, written 1 or "1", as Azure spells it ("1")."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and value.strip() in AVAILABILITY_ZONES:
+        return value.strip()
+    raise ValueError(f"availability zone must be 1, 2 or 3, got {value!r}")
+
+
+def normalise_weekday(value: object) -> str:
+    """A day of the week by name (Sunday) or abbreviation (Sun), in any case; numbers are ambiguous
+    (Azure counts from Sunday = 0, ISO from Monday = 1) and refused."""
+    if isinstance(value, str):
+        wanted = value.strip().lower()
+        for day in WEEKDAYS:
+            if wanted in (day.lower(), day[:3].lower()):
+                return day
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(WEEKDAYS):
+        hint = f"; Azure's {value} is {WEEKDAYS[value]}"
+    else:
+        hint = ""
+    raise ValueError(f"dayOfWeek must be a day's name such as Sunday or Sun, got {value!r}{hint}")
+
+
+def check_database_name(value: str) -> str:
+    # The API's pattern for databaseName, ASCII only (the pattern's \w would take any letter).
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,62}", value):
+        raise ValueError(
+            f"database name {value!r} must be 1 to 63 letters, digits, '_' or '-', starting with a letter or '_'"
+        )
+    if value in SYSTEM_DATABASES:
+        raise ValueError(f"{value} is a system database of every Flexible Server; it cannot be declared")
+    return value
+
+
+def normalise_charset(value: object) -> object:
+    """A server-side PostgreSQL encoding, upper-cased as PostgreSQL reports it (utf8 is UTF8)."""
+    if not isinstance(value, str):
+        return value  # the str type reports it
+    charset = value.strip().upper()
+    if charset in CLIENT_ONLY_ENCODINGS:
+        raise ValueError(f"{charset} is a client-only encoding in PostgreSQL; a database cannot use it")
+    if charset.replace("-", "") == "UTF8":
+        return "UTF8"
+    if charset not in SERVER_ENCODINGS:
+        raise ValueError(f"charset {value!r} is not a PostgreSQL server encoding such as UTF8, LATIN1 or WIN1252")
+    return charset
+
+
+def check_collation(value: str) -> str:
+    # The API's pattern for a database's collation.
+    if not re.fullmatch(r"[A-Za-z-]+(?:[. ]|\w)*", value):
+        raise ValueError(f"collation {value!r} must look like en_US.utf8 (letters, digits, '_', '-', '.' or spaces)")
+    return value
+
+
+def collation_encoding(collation: str) -> str | None:
+    """The encoding a libc locale names after its dot (en_US.utf8: UTF8), or None (C, POSIX, en_US)."""
+    _, dot, suffix = collation.partition(".")
+    if not dot:
+        return None
+    suffix = suffix.split("@")[0].upper().replace("-", "")
+    return {"UTF8": "UTF8", "ISO88591": "LATIN1", "ISO885915": "LATIN9"}.get(suffix, suffix)
+
+
+def check_principal_name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("principalName must not be empty")
+    if value != value.strip():
+        raise ValueError(f"principalName {value!r} must not start or end with spaces (it is the login role's name)")
+    return value

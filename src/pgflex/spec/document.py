@@ -8,16 +8,17 @@ refuses unknown keys. Cross-field and policy checks run afterwards, on each serv
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from pgflex.spec.base import SpecModel
 from pgflex.spec.checks import parse_ipv4
-from pgflex.spec.constants import DEFAULT_MIN_TLS, Cloud
+from pgflex.spec.constants import DEFAULT_MIN_TLS, Cloud, PrincipalType
 from pgflex.spec.fields import (
     AdminLogin,
+    AvailabilityZoneSetting,
     EnvironmentName,
     EnvVarName,
     FirewallRuleName,
@@ -25,26 +26,22 @@ from pgflex.spec.fields import (
     Ipv4Cidr,
     KeyVaultSecretUri,
     LocationName,
+    ObjectId,
     OptionalTlsVersionSetting,
     ParameterName,
     ParameterSetting,
+    PrincipalName,
     ResourceGroupName,
     ServerName,
     SubscriptionId,
     TagName,
     TagValue,
+    TenantId,
     TlsVersionSetting,
     VersionSetting,
 )
-from pgflex.spec.shared import (
-    Authentication,
-    HighAvailability,
-    PolicyException,
-    PrivateDnsZoneRef,
-    Sku,
-    Storage,
-    SubnetRef,
-)
+from pgflex.spec.settings import Backup, Database, HighAvailability, MaintenanceWindow, Storage
+from pgflex.spec.shared import PolicyException, PrivateDnsZoneRef, Sku, SubnetRef
 
 
 class PasswordSource(SpecModel):
@@ -187,20 +184,102 @@ class AccessSpec(SpecModel):
         return self
 
 
+class EntraAdministratorSpec(SpecModel):
+    """A Microsoft Entra principal that administers the server (the `administrators` subresource).
+
+    It logs in as a PostgreSQL role named after principalName, with an access token for itself.
+    """
+
+    object_id: ObjectId = Field(description="Object id of the user, group or service principal (a UUID).")
+    principal_name: PrincipalName = Field(
+        description="Its name: the user principal name, the group's or the application's display name. "
+        "It is the login role's name."
+    )
+    principal_type: PrincipalType = Field(description="User, Group or ServicePrincipal.")
+    tenant_id: TenantId | None = Field(
+        None, description="Its tenant (a UUID). Default: authentication.entra.tenantId, else environment.tenant."
+    )
+
+
+class EntraSpec(SpecModel):
+    """Microsoft Entra authentication, with the administrators pgflex keeps in step with the spec."""
+
+    tenant_id: TenantId | None = Field(
+        None,
+        description="Tenant whose tokens the server accepts (a UUID). Default: environment.tenant, else the "
+        "subscription's tenant (Azure's default).",
+    )
+    administrators: list[EntraAdministratorSpec] | None = Field(
+        None,
+        description="The server's Entra administrators, reconciled like firewall rules: ones not listed are "
+        "removed. Omitted: pgflex leaves them as they are. An Entra-only server needs at least one.",
+    )
+
+
+def _entra_switch(value: object) -> object:
+    # `entra: true` is Entra with the administrators left alone; `entra: false` is no Entra.
+    if value is True:
+        return {}
+    return None if value is False else value
+
+
+def _entra_schema(schema: dict[str, Any]) -> None:
+    reference = {key: schema.pop(key) for key in ("$ref", "allOf", "anyOf") if key in schema}
+    schema["anyOf"] = [{"type": "boolean"}, (reference.get("$ref") and {"$ref": reference["$ref"]}) or reference]
+
+
+class AuthenticationSpec(SpecModel):
+    """Which authentication methods the server accepts."""
+
+    password: bool = Field(True, description="PostgreSQL password authentication (default true).")
+    entra: Annotated[EntraSpec | None, BeforeValidator(_entra_switch)] = Field(
+        None,
+        description="Microsoft Entra authentication: true, or {tenantId, administrators} (default false).",
+        json_schema_extra=_entra_schema,
+    )
+    client_certificate: bool = Field(
+        False,
+        description="Always false: Flexible Server does not support client-certificate authentication.",
+        json_schema_extra={"const": False},
+    )
+
+    @field_validator("client_certificate")
+    @classmethod
+    def _no_client_certificates(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("Flexible Server does not support client-certificate authentication")
+        return value
+
+
 class ServerSettings(SpecModel):
     """Settings a server may inherit from `defaults`."""
 
     version: VersionSetting | None = Field(None, description='PostgreSQL major version as a string, "11" to "18".')
     sku: Sku | None = Field(None, description="Compute size: {name, tier}.")
-    storage: Storage | None = Field(None, description="Storage: {sizeGb, autoGrow}.")
-    high_availability: HighAvailability | None = Field(None, description="High availability: {mode}. Default Disabled.")
+    storage: Storage | None = Field(None, description="Storage: {sizeGb, autoGrow, tier}.")
+    availability_zone: AvailabilityZoneSetting | None = Field(
+        None,
+        description="Availability zone of the server, 1 to 3. Set when the server is created only (a change is a "
+        "plan error). Omitted: Azure chooses.",
+    )
+    high_availability: HighAvailability | None = Field(
+        None, description="High availability: {mode, standbyAvailabilityZone}. Default Disabled."
+    )
+    backup: Backup | None = Field(None, description="Backups: {retentionDays, geoRedundant}. Default 7 days, local.")
+    maintenance_window: MaintenanceWindow | None = Field(
+        None,
+        description="Maintenance window: {dayOfWeek, startHour, startMinute} (UTC), or {systemManaged: true} "
+        "(the default).",
+    )
     tags: dict[TagName, TagValue] | None = Field(
         None, description="Azure resource tags (string values); merged with the defaults' tags."
     )
     administrator: AdministratorSpec | None = Field(
         None, description="Administrator account; required when password authentication is on."
     )
-    authentication: Authentication | None = Field(None, description="Authentication methods. Default: password only.")
+    authentication: AuthenticationSpec | None = Field(
+        None, description="Authentication methods: {password, entra}. Default: password only."
+    )
     tls: TlsSpec | None = Field(
         None, description="TLS policy. Default: requireSecureTransport true, minVersion TLSv1.2, no maximum."
     )
@@ -209,6 +288,16 @@ class ServerSettings(SpecModel):
         description="Other server parameters by Azure name. Booleans become on/off, numbers strings; "
         "azure.extensions takes a list. The TLS parameters go through tls, and read-only ones (ssl, "
         "ssl_ciphers, ...) are refused. Merged with the defaults' parameters.",
+    )
+    databases: list[Database] | None = Field(
+        None,
+        description="Databases to create, each {name, charset, collation}. Databases on the server the list does "
+        "not name are left alone unless pruneDatabases is true.",
+    )
+    prune_databases: bool | None = Field(
+        None,
+        description="true: delete the databases on the server that databases does not name (never the system "
+        "ones). Default false: pgflex never deletes a database on its own.",
     )
 
 
@@ -242,6 +331,11 @@ class EnvironmentSpec(SpecModel):
     subscription: SubscriptionId = Field(description="Subscription ID (UUID), e.g. ${AZURE_SUBSCRIPTION_ID}.")
     resource_group: ResourceGroupName = Field(description="Resource group holding every resource pgflex creates.")
     location: LocationName = Field(description="Azure region, e.g. westeurope.")
+    tenant: TenantId | None = Field(
+        None,
+        description="Microsoft Entra tenant (UUID), e.g. ${AZURE_TENANT_ID}: the default tenant of Entra "
+        "authentication and its administrators. Omitted: the subscription's tenant.",
+    )
 
 
 class SpecDocument(SpecModel):

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Literal
 
 from pgflex.spec.document import ServerSpec
-from pgflex.spec.rules import Finding
+from pgflex.spec.findings import Finding
 from pgflex.spec.shared import PolicyException
 
 # An exception this close to its end is worth a warning: long enough to renew it through a review.

@@ -19,37 +19,23 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from pgflex.spec.checks import normalise_parameter
 from pgflex.spec.constants import API_VERSION
 from pgflex.spec.digest import text_digest, top_level_digests
-from pgflex.spec.document import EnvironmentSpec, ServerSpec, SpecDocument, TlsSpec
+from pgflex.spec.document import EnvironmentSpec, ServerSpec, SpecDocument
 from pgflex.spec.errors import SpecError, SpecIssue
 from pgflex.spec.expiry import expired_findings
+from pgflex.spec.findings import Finding, Loc
 from pgflex.spec.model import (
-    Administrator,
     Environment,
-    FirewallRule,
-    PrivateAccess,
-    PublicAccess,
-    SecretRef,
     Server,
     SourceLocation,
-    TlsPolicy,
 )
 from pgflex.spec.redaction import Interpolation, redact_issues
-from pgflex.spec.rules import (
-    Finding,
-    Loc,
-    ServerVerdict,
-    check_server,
-    check_unique_server_names,
-    parameter_findings,
-)
-from pgflex.spec.shared import Authentication, HighAvailability
+from pgflex.spec.resolve import resolve_server
+from pgflex.spec.rules import check_server, check_unique_server_names, parameter_findings
 from pgflex.spec.source_map import SourceMap, format_key_path
 from pgflex.spec.yaml_reader import parse_yaml, read_spec_text
 
-T = TypeVar("T")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 # ${NAME} reads an environment variable; $${ escapes a literal "${".
@@ -352,6 +338,7 @@ class _Validation:
             subscription=environment.subscription,
             resource_group=environment.resource_group,
             location=environment.location,
+            tenant=environment.tenant,
             servers=tuple(servers),
             source=self.source.file,
         )
@@ -375,6 +362,9 @@ class _Validation:
         loc: Loc = ("servers", index)
         defaults = self.data.get("defaults") or {}
         merged = _merge(defaults, raw, loc, ("defaults",), self.source.aliases)
+        if "administrator" not in raw and _password_off(merged):
+            # An Entra-only server needs no password: the defaults' administrator is for the other servers.
+            merged.pop("administrator", None)
         try:
             spec = ServerSpec.model_validate(merged)
         except ValidationError as exc:  # only a merge can make a valid server invalid here
@@ -385,7 +375,12 @@ class _Validation:
         if self.defer_catalogue:
             self._report(parameter_findings(index, spec), into=self.deferred)
         self._report(expired_findings(index, spec, self.today), into=self.expired if self.defer_catalogue else None)
-        return None if verdict.findings else _normalise_server(spec, verdict, loc, self.source)
+        return None if verdict.findings else resolve_server(spec, verdict, loc, self.source, environment)
+
+
+def _password_off(server: dict[str, Any]) -> bool:
+    authentication = server.get("authentication")
+    return isinstance(authentication, dict) and authentication.get("password") is False
 
 
 def _has_string_name(item: object) -> bool:
@@ -412,59 +407,6 @@ def _merge(
 
 
 _ABSENT = object()
-
-
-# --------------------------------------------------------------------------------------------------
-# Normalisation into the engine's model.
-# --------------------------------------------------------------------------------------------------
-
-
-def _required(value: T | None, what: str) -> T:
-    if value is None:  # the rules report these first; reaching here is a bug
-        raise RuntimeError(f"{what} should have been validated")
-    return value
-
-
-def _normalise_server(spec: ServerSpec, verdict: ServerVerdict, loc: Loc, source: SourceMap) -> Server:
-    tls = spec.tls or TlsSpec()
-    administrator = None
-    if spec.administrator is not None:
-        password = spec.administrator.password
-        administrator = Administrator(
-            login=spec.administrator.login,
-            password=SecretRef(
-                env_var=password.from_env,
-                key_vault_secret=password.key_vault_secret,
-                origin=source.location((*loc, "administrator", "password")),
-            ),
-        )
-    access: PublicAccess | PrivateAccess
-    if spec.access.public is not None:
-        rules = tuple(FirewallRule.from_spec(rule) for rule in spec.access.public.firewall_rules)
-        access = PublicAccess(firewall_rules=rules)
-    else:
-        private = _required(spec.access.private, "access.private")
-        access = PrivateAccess(subnet=private.subnet, private_dns_zone=private.private_dns_zone)
-    return Server(
-        name=spec.name,
-        version=_required(spec.version, "version"),
-        sku=_required(spec.sku, "sku"),
-        storage=_required(spec.storage, "storage"),
-        high_availability=spec.high_availability or HighAvailability(),
-        tags=dict(spec.tags or {}),
-        administrator=administrator,
-        authentication=spec.authentication or Authentication(),
-        tls=TlsPolicy(
-            require_secure_transport=tls.require_secure_transport,
-            min_version=tls.min_version,
-            max_version=tls.max_version,
-        ),
-        parameters={name: normalise_parameter(name, value) for name, value in sorted((spec.parameters or {}).items())},
-        access=access,
-        exceptions=tuple(spec.exceptions),
-        applied_exceptions=tuple(verdict.applied),
-        origin=source.location(loc),
-    )
 
 
 # --------------------------------------------------------------------------------------------------

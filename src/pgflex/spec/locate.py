@@ -13,8 +13,8 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from pgflex.spec.errors import SpecError, SpecIssue
+from pgflex.spec.findings import Loc
 from pgflex.spec.model import Server
-from pgflex.spec.rules import Loc
 from pgflex.spec.source_map import format_key_path
 from pgflex.spec.yaml_reader import parse_yaml, read_spec_text
 

@@ -23,21 +23,29 @@ from pgflex.spec.constants import (
     MIN_SAFE_TLS,
     POSTGRES_DNS_SUFFIX,
     STORAGE_SIZES_GB,
+    SYSTEM_DATABASES,
     TLS_VERSIONS,
+    AvailabilityZone,
     Cloud,
     PolicyRule,
     PostgresVersion,
+    PrincipalType,
     TlsVersion,
 )
 from pgflex.spec.document import FirewallRuleSpec
-from pgflex.spec.shared import (
-    Authentication,
+from pgflex.spec.settings import (
+    SYSTEM_MANAGED_WINDOW,
+    Backup,
+    Database,
     HighAvailability,
+    MaintenanceWindow,
+    Storage,
+)
+from pgflex.spec.shared import (
     PolicyException,
     PrivateDnsZoneCreate,
     PrivateDnsZoneRef,
     Sku,
-    Storage,
     SubnetCreate,
     SubnetRef,
 )
@@ -125,6 +133,61 @@ class PrivateAccess(SpecModel):
     private_dns_zone: PrivateDnsZoneRef
 
 
+class EntraAdministrator(SpecModel):
+    """A Microsoft Entra administrator of the server: `administrators/{object_id}` in the API, and the
+    PostgreSQL role `principal_name`, which logs in with an access token whose oid is `object_id`."""
+
+    object_id: str = Field(description="Lowercase UUID; the subresource's name.")
+    principal_name: str
+    principal_type: PrincipalType
+    tenant_id: str | None = Field(
+        None, description="None: the spec names no tenant (Azure uses the server's, the subscription's by default)."
+    )
+
+    def azure_properties(self) -> dict[str, object]:
+        """The API's administrator `properties` for a PUT (the object id is in the URL)."""
+        properties: dict[str, object] = {"principalName": self.principal_name, "principalType": self.principal_type}
+        if self.tenant_id is not None:
+            properties["tenantId"] = self.tenant_id
+        return properties
+
+
+class Authentication(SpecModel):
+    """How clients log in: password (the `administrator`), Microsoft Entra tokens, or both."""
+
+    password: bool = True
+    entra: bool = False
+    client_certificate: bool = False  # always false: Flexible Server has no client-certificate authentication
+    tenant_id: str | None = Field(
+        None, description="authConfig.tenantId when Entra is on; None: the spec names none (Azure's default)."
+    )
+    entra_administrators: tuple[EntraAdministrator, ...] | None = Field(
+        None,
+        description="The Entra administrators, to reconcile like firewall rules (unlisted ones are deleted); "
+        "None when the spec lists none (`entra: true`): the server's administrators are left alone.",
+    )
+
+    @property
+    def entra_only(self) -> bool:
+        return self.entra and not self.password
+
+    @property
+    def login(self) -> Literal["password", "entra"]:
+        """How pgflex itself logs in (verify, sessions): with the administrator's password while password
+        authentication is on, else with an Entra access token as one of the Entra administrators."""
+        return "password" if self.password else "entra"
+
+    def azure_properties(self) -> dict[str, object]:
+        """The API's `authConfig` (tenantId only when Entra is on and the spec names a tenant)."""
+        properties: dict[str, object] = {
+            "activeDirectoryAuth": "Enabled" if self.entra else "Disabled",
+            "passwordAuth": "Enabled" if self.password else "Disabled",
+        }
+        if self.entra and self.tenant_id is not None:
+            properties["tenantId"] = self.tenant_id
+        return properties
+
+
 class AppliedException(SpecModel):
     """A policy exception that actually waived a violation, for plans to show."""
 
@@ -140,13 +203,25 @@ class Server(SpecModel):
     version: PostgresVersion
     sku: Sku
     storage: Storage
+    availability_zone: AvailabilityZone | None = Field(
+        None, description="The primary's zone; None: Azure chooses and pgflex does not compare it."
+    )
     high_availability: HighAvailability
+    backup: Backup = Field(default_factory=Backup)
+    maintenance_window: MaintenanceWindow = SYSTEM_MANAGED_WINDOW
     tags: dict[str, str]
     administrator: Administrator | None
     authentication: Authentication
     tls: TlsPolicy
     parameters: dict[str, str] = Field(description="Server parameters in Azure spelling, TLS ones excluded.")
     access: Annotated[PublicAccess | PrivateAccess, Field(discriminator="kind")]
+    databases: tuple[Database, ...] = Field(
+        default=(), description="Databases to create; others on the server are left alone unless prune_databases."
+    )
+    prune_databases: bool = Field(
+        default=False,
+        description="Delete databases the server has and `databases` does not name, except SYSTEM_DATABASES.",
+    )
     exceptions: tuple[PolicyException, ...]
     applied_exceptions: tuple[AppliedException, ...]
     origin: SourceLocation
@@ -155,6 +230,18 @@ class Server(SpecModel):
     @property
     def allows_azure_services(self) -> bool:
         return isinstance(self.access, PublicAccess) and self.access.allows_azure_services
+
+    def creation_only_settings(self) -> dict[str, object]:
+        """The settings Azure takes only when the server is created, by spec key path (for SpecLocator:
+        `key.split(".")`), with the spec's value; settings the spec leaves to Azure are absent. A server whose
+        value differs cannot be changed in place: the plan reports `creation_only_error(...)` and writes nothing.
+        (A zone-redundant server swaps availabilityZone and its standby's zone when it fails over.)"""
+        settings: dict[str, object] = {"backup.geoRedundant": self.backup.geo_redundant}
+        if self.availability_zone is not None:
+            settings["availabilityZone"] = self.availability_zone
+        if self.administrator is not None:
+            settings["administrator.login"] = self.administrator.login
+        return settings
 
     def desired_parameters(self) -> dict[str, str]:
         """Every server parameter pgflex manages: `parameters` plus the TLS policy."""
@@ -177,6 +264,7 @@ class Environment(SpecModel):
     subscription: str
     resource_group: str
     location: str
+    tenant: str | None = Field(None, description="The Microsoft Entra tenant the spec names; None: the subscription's.")
     servers: tuple[Server, ...]
     source: str = Field(description="The file the environment was loaded from.")
     source_digest: str = Field(
@@ -235,6 +323,15 @@ class Environment(SpecModel):
         return with_tls(self, servers=servers, **{key: value for key, value in given.items() if value is not ...})
 
 
+def creation_only_error(key: str, actual: object, desired: object, *, of: str = "server") -> str:
+    """The plan error for a creation-only setting (`Server.creation_only_settings`, `Database.creation_only`)
+    whose live value differs from the spec's."""
+    return (
+        f"{key} is set when a {of} is created and cannot change: it is {actual}, the spec says {desired}; "
+        f"put the spec back, or create a new {of}"
+    )
+
+
 # Names this module has always offered (other layers import e.g. TLS_VERSIONS from here), beside its own.
 __all__ = [
     "API_VERSION",
@@ -243,14 +340,19 @@ __all__ = [
     "MIN_SAFE_TLS",
     "POSTGRES_DNS_SUFFIX",
     "STORAGE_SIZES_GB",
+    "SYSTEM_DATABASES",
     "TLS_VERSIONS",
     "Administrator",
     "AppliedException",
     "Authentication",
+    "Backup",
     "Cloud",
+    "Database",
+    "EntraAdministrator",
     "Environment",
     "FirewallRule",
     "HighAvailability",
+    "MaintenanceWindow",
     "PolicyException",
     "PolicyRule",
     "PostgresVersion",
@@ -267,5 +369,6 @@ __all__ = [
     "SubnetRef",
     "TlsPolicy",
     "TlsVersion",
+    "creation_only_error",
     "normalise_parameter",
 ]

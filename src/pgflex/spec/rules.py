@@ -1,4 +1,5 @@
-"""Cross-field and policy checks, run on servers whose defaults are already merged in.
+"""Cross-field and policy checks, run on servers whose defaults are already merged in (the server settings'
+own combinations are in pgflex.spec.settings_rules).
 
 Checks report `Finding`s located by key path (YAML keys, list indexes); the loader turns paths into
 file positions. Policy violations are waived by a matching `exceptions` entry, and each waiver is
@@ -28,21 +29,13 @@ from pgflex.spec.document import (
     ServerSpec,
     TlsSpec,
 )
+from pgflex.spec.findings import Finding as Finding  # re-exported: other layers import them from here
+from pgflex.spec.findings import Loc as Loc
 from pgflex.spec.model import AppliedException
 from pgflex.spec.parameter_catalogue import shipped_catalogue
-
-Loc = tuple[str | int, ...]
+from pgflex.spec.settings_rules import settings_findings
 
 ALL_IPV4 = (ipaddress.IPv4Address("0.0.0.0"), ipaddress.IPv4Address("255.255.255.255"))  # noqa: S104
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A problem at `loc`; `at_key` points at the key (or list item) rather than its value."""
-
-    loc: Loc
-    message: str
-    at_key: bool = False
 
 
 @dataclass
@@ -82,7 +75,7 @@ def check_server(
     verdict = ServerVerdict()
     verdict.findings += _required_settings(base, server)
     verdict.findings += _authentication(base, server)
-    verdict.findings += _high_availability(base, server)
+    verdict.findings += settings_findings(base, server)
     verdict.findings += _duplicate_exceptions(base, server)
     if check_parameters:
         verdict.findings += parameter_findings(index, server)
@@ -108,7 +101,7 @@ def _required_settings(base: Loc, server: ServerSpec) -> list[Finding]:
 def _authentication(base: Loc, server: ServerSpec) -> list[Finding]:
     auth = server.authentication
     password_auth = auth is None or auth.password
-    if auth is not None and not auth.password and not auth.entra:
+    if auth is not None and not auth.password and auth.entra is None:
         return [Finding((*base, "authentication"), "enable password or entra authentication (or both)")]
     if password_auth and server.administrator is None:
         return [Finding(base, "missing required key 'administrator' (password authentication needs it)", at_key=True)]
@@ -119,18 +112,6 @@ def _authentication(base: Loc, server: ServerSpec) -> list[Finding]:
                 "an administrator login is only used with password authentication; "
                 "remove it or set authentication.password: true",
                 at_key=True,
-            )
-        ]
-    return []
-
-
-def _high_availability(base: Loc, server: ServerSpec) -> list[Finding]:
-    ha, sku = server.high_availability, server.sku
-    if ha is not None and sku is not None and sku.tier == "Burstable" and ha.mode != "Disabled":
-        return [
-            Finding(
-                (*base, "highAvailability", "mode"),
-                f"high availability ({ha.mode}) is not available on the Burstable tier ({sku.name})",
             )
         ]
     return []

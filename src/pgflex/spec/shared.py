@@ -1,6 +1,7 @@
 """Leaf models that serve both the document (env.yaml) and the resolved model the engine consumes.
 
-They need no normalisation: the value written is the value used (`Sku`, `Storage`, `SubnetRef`, ...).
+They need no normalisation: the value written is the value used (`Sku`, `SubnetRef`, `PolicyException`, ...).
+The server settings of the same kind (storage, backup, ...) are in pgflex.spec.settings.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_v
 
 from pgflex.spec.base import SpecModel
 from pgflex.spec.checks import DNS_ZONE_ID_RE, parse_ipv4_network
-from pgflex.spec.constants import STORAGE_SIZES_GB, HighAvailabilityMode, PolicyRule, SkuTier
+from pgflex.spec.constants import PolicyRule, SkuTier
 from pgflex.spec.fields import (
     AzureNetworkName,
     DnsZoneId,
@@ -20,7 +21,6 @@ from pgflex.spec.fields import (
     Ipv4Cidr,
     IsoDate,
     NonBlank,
-    StorageSizeGb,
     SubnetId,
     pattern,
 )
@@ -49,42 +49,6 @@ class Sku(SpecModel):
         if match.group(1).upper() != family:
             raise ValueError(f"SKU {self.name} does not belong to tier {self.tier} (expected Standard_{family}...)")
         return self
-
-
-class Storage(SpecModel):
-    """Storage size and growth."""
-
-    size_gb: StorageSizeGb = Field(
-        description="Provisioned storage in GiB; one of Azure's sizes: " + ", ".join(map(str, STORAGE_SIZES_GB)) + "."
-    )
-    auto_grow: bool = Field(False, description="Let Azure grow storage when it runs low (default false).")
-
-
-class HighAvailability(SpecModel):
-    """High availability. Burstable servers support only Disabled."""
-
-    mode: HighAvailabilityMode = Field(
-        "Disabled", description="Disabled (default), SameZone or ZoneRedundant. Not available on Burstable."
-    )
-
-
-class Authentication(SpecModel):
-    """Which authentication methods the server accepts."""
-
-    password: bool = Field(True, description="PostgreSQL password authentication (default true).")
-    entra: bool = Field(False, description="Microsoft Entra ID authentication (default false).")
-    client_certificate: bool = Field(
-        False,
-        description="Always false: Flexible Server does not support client-certificate authentication.",
-        json_schema_extra={"const": False},
-    )
-
-    @field_validator("client_certificate")
-    @classmethod
-    def _no_client_certificates(cls, value: bool) -> bool:
-        if value:
-            raise ValueError("Flexible Server does not support client-certificate authentication")
-        return value
 
 
 class SubnetCreate(SpecModel):

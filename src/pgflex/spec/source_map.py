@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pgflex.spec.errors import SpecIssue
+from pgflex.spec.findings import Loc
 from pgflex.spec.model import SourceLocation
 from pgflex.spec.redaction import Interpolation
-from pgflex.spec.rules import Loc
 
 
 @dataclass
