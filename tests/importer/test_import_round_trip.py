@@ -90,7 +90,8 @@ def estate(clients: Clients, resource_group: str) -> Estate:
     wide["properties"]["highAvailability"] = {"mode": "ZoneRedundant"}
     wide["tags"] = {"owner": "data-team"}
     _create(clients, group, found.open, wide)
-    _configure(clients, group, found.open, {"require_secure_transport": "off", "azure.extensions": "sslinfo"})
+    tls = {"require_secure_transport": "off", "ssl_max_protocol_version": "TLSv1.3"}
+    _configure(clients, group, found.open, {**tls, "azure.extensions": "sslinfo"})
     _rule(clients, group, found.open, "everyone", ZERO, "255.255.255.255")
 
     network = {"delegatedSubnetResourceId": subnet.id, "privateDnsZoneArmResourceId": zone.id}
@@ -138,6 +139,7 @@ def test_an_imported_group_validates_holds_no_secret_and_plans_to_no_change(
         "ZoneRedundant",
         False,
     )
+    assert (wide.tls.min_version, wide.tls.max_version) == ("TLSv1.2", "TLSv1.3")
     assert {e.rule for e in wide.applied_exceptions} == {"insecure-transport", "open-to-internet"}
     assert isinstance(private.access, PrivateAccess)
     assert (private.access.subnet.id, private.access.private_dns_zone.id) == (estate.subnet_id, estate.zone_id)

@@ -156,3 +156,20 @@ def test_an_unknown_server_in_a_group_is_named(emulator: EmulatorHandle, group_w
     result = cli("import", "-g", group, "--server", first, "--server", "pg-missing-one")
     _one_line_error(result, f"no Flexible Server named pg-missing-one in resource group {group}")
     assert result.stdout == ""
+
+
+def test_what_the_spec_cannot_express_is_written_and_named_with_exit_1(
+    emulator: EmulatorHandle, clients: Clients, resource_group: str, tmp_path: Path
+) -> None:
+    name = unique("pg-overlap")
+    _server(clients, resource_group, name)
+    for rule, start, end in [("office", "10.1.0.0", "10.1.0.255"), ("desk", "10.1.0.7", "10.1.0.7")]:
+        body = {"properties": {"startIpAddress": start, "endIpAddress": end}}
+        clients.postgres.firewall_rules.begin_create_or_update(resource_group, name, rule, body).result()
+    env_file = tmp_path / "env.yaml"
+    result = cli("import", "-g", resource_group, "--output", str(env_file))
+    # Azure takes overlapping rules, the spec refuses them: the file is written for a person to finish.
+    assert result.exit_code == 1
+    assert f"pgflex: {env_file}:" in result.stderr and "overlaps rule" in result.stderr
+    assert f"{env_file} does not validate yet" in result.stderr
+    assert cli("validate", str(env_file)).exit_code == 1
