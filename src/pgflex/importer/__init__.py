@@ -5,7 +5,7 @@ the YAML, run.py ties them together per resource group. The library entry point 
 """
 
 from .live import ImportInputError
-from .run import DEFAULT_PASSWORD_ENV, ImportedEnvironment, ImportResult, import_environment, import_environments
+from .run import DEFAULT_PASSWORD_ENV, ImportedEnvironment, ImportResult, import_environment
 
 __all__ = [
     "DEFAULT_PASSWORD_ENV",
@@ -13,5 +13,4 @@ __all__ = [
     "ImportResult",
     "ImportedEnvironment",
     "import_environment",
-    "import_environments",
 ]

@@ -72,23 +72,33 @@ def import_environment(
     retry: RetryPolicy | None = None,
     now: datetime | None = None,
 ) -> ImportResult:
-    """Check the inputs (ImportInputError, before any Azure call), connect unless ``clients``, then import.
+    """The servers of ``resource_group`` (None: of the whole subscription), or only ``servers``, as env files: one
+    per resource group, each holding every server of it that the spec can express.
 
-    ``subscription`` defaults to the emulator's for ``cloud="local"`` and is required for Azure's clouds.
+    ``subscription`` defaults to the emulator's for ``cloud="local"`` and is required for Azure's clouds (``clients``,
+    when given, says both). Bad input raises ImportInputError (a PgflexError) before any Azure call; so does a
+    resource group or named server that does not exist, or nothing to import, after the first reads.
     """
     if clients is None:
         subscription = _checked_target(cloud, subscription)
     _check_names(resource_group, servers, name, password_env)
     clients = clients or connect(cloud, subscription or "")
-    return import_environments(
-        clients,
-        resource_group=resource_group,
-        servers=servers,
-        name=name,
-        password_env=password_env,
-        parallelism=parallelism,
-        retry=retry,
-        now=now,
+    policy = retry or RetryPolicy()
+    moment = now or datetime.now(UTC)
+    before = clients.counter.total
+    live = read_live_servers(clients, policy, resource_group=resource_group, names=servers, parallelism=parallelism)
+    skipped = {server.name: why for server in live if (why := unrepresentable(server)) is not None}
+    environments = []
+    for group, grouped in groupby(live, key=lambda server: server.resource_group):
+        members = list(grouped)
+        kept = [server for server in members if server.name not in skipped]
+        left_out = [f"{server.name}: {skipped[server.name]}" for server in members if server.name in skipped]
+        if kept:
+            environments.append(_environment(clients, group, kept, left_out, name, password_env, moment))
+    return ImportResult(
+        environments=tuple(environments),
+        skipped=tuple(f"{server}: {why}" for server, why in skipped.items()),
+        requests=clients.counter.total - before,
     )
 
 
@@ -120,40 +130,6 @@ def _checked(check: Callable[[str], str], value: str) -> str:
         return check(value)
     except ValueError as invalid:
         raise ImportInputError(str(invalid)) from None
-
-
-def import_environments(
-    clients: AzureClients,
-    *,
-    resource_group: str | None = None,
-    servers: Sequence[str] = (),
-    name: str | None = None,
-    password_env: str = DEFAULT_PASSWORD_ENV,
-    parallelism: int = 8,
-    retry: RetryPolicy | None = None,
-    now: datetime | None = None,
-) -> ImportResult:
-    """The servers of ``resource_group`` (None: of the clients' subscription), or only ``servers``, as env files.
-
-    Raises ImportInputError (a PgflexError) when the group, a named server, or any server to import is missing.
-    """
-    policy = retry or RetryPolicy()
-    moment = now or datetime.now(UTC)
-    before = clients.counter.total
-    live = read_live_servers(clients, policy, resource_group=resource_group, names=servers, parallelism=parallelism)
-    skipped = {server.name: why for server in live if (why := unrepresentable(server)) is not None}
-    environments = []
-    for group, grouped in groupby(live, key=lambda server: server.resource_group):
-        members = list(grouped)
-        kept = [server for server in members if server.name not in skipped]
-        left_out = [f"{server.name}: {skipped[server.name]}" for server in members if server.name in skipped]
-        if kept:
-            environments.append(_environment(clients, group, kept, left_out, name, password_env, moment))
-    return ImportResult(
-        environments=tuple(environments),
-        skipped=tuple(f"{server}: {why}" for server, why in skipped.items()),
-        requests=clients.counter.total - before,
-    )
 
 
 def _environment(
