@@ -71,3 +71,28 @@ def test_public_example_normalises_its_rules_and_parameters(azure_env: dict[str,
     assert server.parameters == {"azure.extensions": "pg_trgm,sslinfo", "log_connections": "on"}
     assert server.tls.min_version == "TLSv1.2"  # the server's own value beats the defaults' TLSv1.3
     assert server.tags == {"owner": "data-team"}
+
+
+def test_settings_example_resolves_every_new_setting() -> None:
+    orders, reports = load_spec(INFRA / "settings.yaml", env={}).servers
+    assert orders.availability_zone == "1"
+    assert (orders.high_availability.mode, orders.high_availability.standby_availability_zone) == ("ZoneRedundant", "2")
+    assert (orders.storage.size_gb, orders.storage.tier, orders.storage.default_tier) == (256, "P30", "P15")
+    assert (orders.backup.retention_days, orders.backup.geo_redundant) == (35, True)
+    assert orders.maintenance_window.azure_properties() == {
+        "customWindow": "Enabled",
+        "dayOfWeek": 0,
+        "startHour": 2,
+        "startMinute": 30,
+    }
+    assert [(db.name, db.collation) for db in orders.databases] == [("orders", "en_US.utf8"), ("orders_archive", "C")]
+    assert orders.authentication.login == "password" and orders.administrator is not None
+    assert [admin.principal_name for admin in orders.authentication.entra_administrators or ()] == [
+        "pgflex-deployer",
+        "dba-team",
+    ]
+    assert reports.maintenance_window.system_managed and reports.backup.retention_days == 14
+    assert reports.administrator is None and reports.authentication.entra_only
+    assert reports.prune_databases and [db.name for db in reports.databases] == ["reports"]
+    (deployer,) = reports.authentication.entra_administrators or ()
+    assert deployer.tenant_id == "00000000-0000-0000-0000-0000000000aa"  # the environment's tenant

@@ -14,7 +14,7 @@ from pgflex.spec import json_schema, render_schema
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 SCHEMA_FILE = INFRA / "env.schema.json"
-EXAMPLES = ["local.yaml", "public.yaml", "private.yaml"]
+EXAMPLES = ["local.yaml", "public.yaml", "private.yaml", "settings.yaml"]
 
 
 def load_yaml(name: str) -> Any:

@@ -322,10 +322,9 @@ def whole_number(low: int, high: int, what: str) -> Callable[[object], int]:
 
 def normalise_zone(value: object) -> object:
     """An availability zone, written 1 or "1", as Azure spells it ("1")."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if isinstance(value, str) and value.strip() in AVAILABILITY_ZONES:
-        return value.strip()
+    zone = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else None
+    if zone in AVAILABILITY_ZONES:
+        return zone
     raise ValueError(f"availability zone must be 1, 2 or 3, got {value!r}")
 
 

@@ -302,8 +302,9 @@ class ServerSettings(SpecModel):
 
 
 class ServerDefaults(ServerSettings):
-    """Settings merged under every server; a server's own values win (mappings merge key by key,
-    except sku and administrator, which are replaced whole)."""
+    """Settings merged under every server; a server's own values win (mappings merge key by key, except
+    sku, administrator, highAvailability and maintenanceWindow, which are replaced whole; lists are replaced
+    whole). A server with authentication.password false does not inherit the administrator."""
 
 
 class ServerSpec(ServerSettings):

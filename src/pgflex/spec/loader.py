@@ -44,9 +44,9 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Where a variable's name is expected: interpolating there would put the password itself in its place.
 _PASSWORD_VARIABLE: Loc = ("password", "fromEnv")
 
-# `sku` and `administrator` are replaced whole by a server's own value: merging key by key could
-# pair one SKU's name with another's tier, or two password sources.
-_REPLACED_WHOLE = frozenset({"sku", "administrator"})
+# Replaced whole by a server's own value, where merging key by key could pair one SKU's name with another's
+# tier, two password sources, a custom window's day with `systemManaged`, or a standby zone with mode Disabled.
+_REPLACED_WHOLE = frozenset({"sku", "administrator", "highAvailability", "maintenanceWindow"})
 
 
 def load_spec(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
 
 from pgflex.spec.base import SpecModel
@@ -159,11 +160,15 @@ class MaintenanceWindow(SpecModel):
     start_hour: Hour = Field(0, description="Hour the custom window starts, 0 to 23 (UTC). Default 0.")
     start_minute: Minute = Field(0, description="Minute the custom window starts, 0 to 59. Default 0.")
 
+    @field_validator("day_of_week", "start_hour", "start_minute")
+    @classmethod
+    def _custom_keys_need_a_custom_window(cls, value: object, info: ValidationInfo) -> object:
+        if info.data.get("system_managed") and value not in (None, 0):
+            raise ValueError(f"a system-managed window takes no {to_camel(info.field_name or '')}; remove it")
+        return value
+
     @model_validator(mode="after")
-    def _one_kind(self) -> MaintenanceWindow:
-        custom = self.day_of_week is not None or (self.start_hour, self.start_minute) != (0, 0)
-        if self.system_managed and custom:
-            raise ValueError("a system-managed window takes no dayOfWeek, startHour or startMinute")
+    def _custom_window_has_a_day(self) -> MaintenanceWindow:
         if not self.system_managed and self.day_of_week is None:
             raise ValueError(
                 "set dayOfWeek (with startHour and startMinute) for a custom window, or systemManaged: true"

@@ -73,8 +73,8 @@ def _entra(base: Loc, server: ServerSpec) -> list[Finding]:
     admins_loc = (*entra_loc, "administrators")
     listed = administrators or []
     return [
-        *_duplicates(listed, admins_loc, "objectId", lambda admin: admin.object_id, "Entra administrator object id"),
-        *_duplicates(listed, admins_loc, "principalName", lambda admin: admin.principal_name, "Entra administrator"),
+        *_duplicates(listed, admins_loc, "objectId", lambda admin: admin.object_id, "objectId"),
+        *_duplicates(listed, admins_loc, "principalName", lambda admin: admin.principal_name, "principalName"),
     ]
 
 
