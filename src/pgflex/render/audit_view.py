@@ -43,7 +43,8 @@ def tls_text(server: ServerPosture) -> str:
 
 def posture_text(server: ServerPosture) -> str:
     managed = "managed" if server.managed else "unmanaged"
-    return f"{server.access}, {managed}, {tls_text(server)}, {len(server.firewall_rules)} firewall rules"
+    rules = len(server.firewall_rules)
+    return f"{server.access}, {managed}, {tls_text(server)}, {rules} firewall rule{'' if rules == 1 else 's'}"
 
 
 def summary_line(report: AuditReport) -> str:
