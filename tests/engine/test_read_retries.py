@@ -178,7 +178,7 @@ def test_a_final_re_plan_that_cannot_read_is_an_apply_failure_naming_the_read(
     changed = write(tmp_path / "env.yaml", _document(names, "TLSv1.3"))  # one dynamic parameter to set
 
     def refuse_reads_after_the_last_write(event: Event) -> None:
-        if event.phase is Phase.DONE and event.operation == "read back ssl_min_protocol_version":
+        if event.phase is Phase.DONE and event.operation.startswith("set ssl_min_protocol_version"):
             emulator.tune(rate_throttled=1.0)
 
     result = apply(changed, retry=STINGY, progress=refuse_reads_after_the_last_write)
