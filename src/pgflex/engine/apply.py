@@ -1,13 +1,15 @@
 """Apply: converge the environment to the spec, one write at a time per server.
 
 Different servers progress concurrently; one server never sees two writes at once, and each
-write waits for its operation to finish and the server to be Ready before the next. Property
-changes of a server go in one PATCH; static parameters share one restart, at the end, as
-``restart`` allows. Every write is read back. The plan is recomputed at the end, and whatever
-still differs is reported as an error.
+write waits for its operation to finish before the next. Property changes of a server go in one
+PATCH; static parameters share one restart, at the end, as ``restart`` allows. Every write is read
+back from what its operation's final GET returned (the poller's result), never by a GET of its own;
+a server's writes wait for Ready only when that result says the server is still busy (a write to a
+busy server is refused with ServerBusy, which the policy retries anyway). At the end the servers
+written to are observed again, and whatever still differs is reported as an error.
 
 Every request, read or write, goes through one RetryPolicy (pgflex.azure.retry): the plan's reads, each
-write, each status poll of a long-running operation, each read-back, and the final re-plan.
+write, each status poll of a long-running operation, and the final re-plan.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from pgflex.azure.retry import AzureOperationError, OnRetry, RetryPolicy, descri
 from pgflex.azure.secrets import resolve_password
 from pgflex.spec import Environment, PgflexError, PrivateAccess, Server
 
+from .desired import desired_tags
 from .diff import POSTGRES_DELEGATION, SET_PARAMETERS, canonical
 from .observe import sdk_text
 from .plan import Action, Change, Kind, Plan, ServerPlan, StalePlanError
-from .planning import plan_now
+from .planning import plan_now, replan
 from .saved import recheck
 
 if TYPE_CHECKING:
@@ -223,8 +226,8 @@ class Applier:
             )
         elif change.kind is Kind.PRIVATE_DNS_ZONE_LINK:
             zone, vnet = change.name.rsplit("/", 1)
-            read = clients.network.virtual_networks.get
-            vnet_id = self.retry.call(scope, f"read virtual network {vnet}", lambda: read(group, vnet)).id
+            # The spec creates this network in the group: its id is known without reading it.
+            vnet_id = f"{self._network_base()}/virtualNetworks/{vnet}"
             body = {
                 "location": "global",
                 "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False},
@@ -277,8 +280,8 @@ class Applier:
         body = server_create_body(self.env, server, password, self._network_ids(server))
         group = self.env.resource_group
         begin = self.clients.postgres.servers.begin_create_or_update
-        self._operation(server.name, "create server", begin, group, server.name, wire(body))
-        self._wait_ready(server.name)
+        created = self._operation(server.name, "create server", begin, group, server.name, wire(body))
+        self._until_ready(server.name, created)
 
     def _update_server(self, server: Server, changes: list[Change]) -> None:
         patch: dict[str, Any] = {"properties": {}}
@@ -286,8 +289,8 @@ class Applier:
             field_name = change.name.split(".", 1)[1]
             if field_name == "sku":
                 patch["sku"] = {"name": server.sku.name, "tier": server.sku.tier}
-            elif field_name == "tags":
-                patch["tags"] = dict(server.tags)
+            elif field_name == "tags":  # the tags now, as observed for this plan: a managed server stays managed
+                patch["tags"] = desired_tags(server, change.before)
             elif field_name.startswith("storage"):
                 patch["properties"]["storage"] = {
                     "storageSizeGB": server.storage.size_gb,
@@ -300,22 +303,21 @@ class Applier:
         group = self.env.resource_group
         fields = ", ".join(c.name.split(".", 1)[1] for c in changes)
         # One PATCH for every property: each write holds the server for minutes on Azure.
-        self._operation(
+        updated = self._operation(
             server.name, f"update {fields}", self.clients.postgres.servers.begin_update, group, server.name, wire(patch)
         )
-        self._wait_ready(server.name)
+        self._until_ready(server.name, updated)
 
     def _set_parameter(self, server: Server, name: str, value: str) -> bool:
-        """Set one parameter and read it back; True when it waits for a restart."""
+        """Set one parameter and check what its operation's final GET says; True when it waits for a restart."""
         group = self.env.resource_group
         configurations = self.clients.postgres.configurations
         body: dict[str, Any] = {"properties": {"value": value, "source": "user-override"}}
-        self._operation(
+        # Read back from the poller's final GET of the parameter: a parameter can report success without being
+        # persisted (bicep-registry-modules #7270), and that GET is made after the operation ended.
+        stored = self._operation(
             server.name, f"set {name} = {value!r}", configurations.begin_update, group, server.name, name, wire(body)
         )
-        self._wait_ready(server.name)
-        # Read back: a parameter can report success without being persisted (bicep-registry-modules #7270).
-        stored = self._step(server.name, f"read back {name}", lambda: configurations.get(group, server.name, name))
         data_type = "Set" if name in SET_PARAMETERS else sdk_text(stored.data_type)
         if canonical(data_type, str(stored.value or "")) != canonical(data_type, value):
             raise PgflexError(f"{server.name}: {name} reads back {stored.value!r} after setting {value!r}")
@@ -343,7 +345,6 @@ class Applier:
             )
             if (stored.start_ip_address, stored.end_ip_address) != (change.after["start"], change.after["end"]):
                 raise PgflexError(f"{server.name}: firewall rule {change.name} reads back differently")
-        self._wait_ready(server.name)
 
     def _restart_or_defer(self, server: Server, pending: list[str], result: ApplyResult) -> None:
         if self.restart == "never":
@@ -353,34 +354,37 @@ class Applier:
             return
         group = self.env.resource_group
         restart = self.clients.postgres.servers.begin_restart
+        # The restart's operation ends when the server is back; the final re-plan reads its state.
         self._operation(server.name, f"restart for {', '.join(pending)}", restart, group, server.name)
-        self._wait_ready(server.name)
         result.restarted.append(server.name)
 
-    def _wait_ready(self, name: str) -> None:
+    def _until_ready(self, name: str, found: Any) -> None:
+        """Wait while the server is busy, starting from ``found`` (the server as its operation's final GET
+        returned it): no request at all when that says it is no longer busy."""
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         group = self.env.resource_group
-        while True:
-            found = self.retry.call(name, "read state", lambda: self.clients.postgres.servers.get(group, name))
-            state = sdk_text(found.state)
-            if state not in BUSY_STATES:
-                return
+        while (state := sdk_text(found.state)) in BUSY_STATES:
             if time.monotonic() > deadline:
                 raise PgflexError(f"{name}: still {state} after {READY_TIMEOUT_SECONDS:.0f} s")
             time.sleep(self.poll_seconds)
+            found = self.retry.call(name, "read state", lambda: self.clients.postgres.servers.get(group, name))
 
     def _network_ids(self, server: Server) -> dict[str, str]:
         access = server.access
         if not isinstance(access, PrivateAccess):
             return {}
-        sub, group = self.env.subscription, self.env.resource_group
-        base = f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Network"
+        base = self._network_base()
         created = access.subnet.create
         subnet = access.subnet.id or (
             f"{base}/virtualNetworks/{created.vnet}/subnets/{created.name}" if created else ""
         )
         zone = access.private_dns_zone.id or f"{base}/privateDnsZones/{access.private_dns_zone.zone_name}"
         return {"subnet": subnet, "zone": zone}
+
+    def _network_base(self) -> str:
+        """The id prefix of the environment's network objects (they live in its resource group)."""
+        sub, group = self.env.subscription, self.env.resource_group
+        return f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Network"
 
 
 def wire(body: dict[str, Any]) -> Any:
@@ -417,7 +421,7 @@ def server_create_body(env: Environment, server: Server, password: str, network:
     return {
         "location": env.location,
         "sku": {"name": server.sku.name, "tier": server.sku.tier},
-        "tags": dict(server.tags),
+        "tags": desired_tags(server),
         "properties": properties,
     }
 
@@ -519,13 +523,16 @@ def _run(
     from .rollout import run_waves, without_untouched  # it builds on this module
 
     result = applier.run(plan, passwords) if rollout is None else run_waves(applier, plan, passwords, rollout)
-    # Nothing written: the plan it ran is still the truth. Otherwise look again, and report what differs; the
-    # servers of waves a rollout never reached still differ, as expected: they are reported as untouched instead.
+    # Nothing written: the plan it ran is still the truth. Otherwise look again at what was written to, and report
+    # what differs; the servers of waves a rollout never reached still differ, as expected: they are reported as
+    # untouched instead.
     if not result.writes:
         result.final_plan = without_untouched(plan, result.untouched)
         return result
+    untouched = set(result.untouched)
+    written = [server.name for server in plan.servers if server.pending and server.name not in untouched]
     try:
-        final = plan_now(env, clients, parallelism=parallelism, verify=verify, retry=retry)
+        final = replan(env, clients, plan, written, parallelism=parallelism, retry=retry)
         result.final_plan = without_untouched(final, result.untouched)
     except AzureOperationError as error:
         # The writes are done and stay in the result; what is unknown is whether the environment matches.

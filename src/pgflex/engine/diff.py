@@ -13,7 +13,7 @@ from typing import Any
 
 from pgflex.spec import Environment, PrivateAccess, PublicAccess, Server
 
-from .desired import desired_parameters
+from .desired import comparable_tags, desired_parameters, desired_tags
 from .observe import Observed, ObservedNetwork, ObservedParameter, ObservedServer
 from .plan import Action, Change, Kind, Plan, PolicyException, ServerPlan, fingerprint
 
@@ -228,7 +228,7 @@ def _server_body(env: Environment, server: Server) -> dict[str, Any]:
         "sku": {"name": server.sku.name, "tier": server.sku.tier},
         "storage": {"sizeGb": server.storage.size_gb, "autoGrow": server.storage.auto_grow},
         "highAvailability": server.high_availability.mode,
-        "tags": dict(server.tags),
+        "tags": desired_tags(server),
     }
     if server.administrator is not None:
         password = server.administrator.password
@@ -280,8 +280,9 @@ def _server_property_changes(
             server.high_availability.mode,
             "high availability differs",
         )
-    if actual.get("tags", {}) != dict(server.tags):
-        update("tags", actual.get("tags", {}), dict(server.tags), "tags differ")
+    current_tags = actual.get("tags", {})
+    if comparable_tags(current_tags) != comparable_tags(server.tags):
+        update("tags", current_tags, desired_tags(server, current_tags), "tags differ")
     login = server.administrator.login if server.administrator else None
     if login and actual.get("administratorLogin") and actual["administratorLogin"] != login:
         errors.append(f"administrator login is {actual['administratorLogin']}, the spec says {login}: it cannot change")
