@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -323,6 +324,10 @@ def test_the_default_policy_and_the_exit_codes(emulator: EmulatorHandle, estate:
         (estate.unmanaged, "PGF006"),
     ]
     assert defaults.exit_code == 2 and defaults.policy_source == "pgflex defaults"
+    # The library's promise: a result's attributes are named like its document's keys, nested ones too.
+    for result in (defaults, defaults.subscriptions[0], defaults.servers[0], defaults.findings[0]):
+        keys = set(result.to_dict()) - {"kind", "formatVersion"}
+        assert [key for key in keys if not hasattr(result, re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower())] == []
 
     allowing = tmp_path / "allowing.yaml"
     allowing.write_text("apiVersion: pgflex/v1\nkind: AuditPolicy\nnetwork:\n  allowAzureServices: true\n")

@@ -112,34 +112,26 @@ def to_junit(report: AuditReport) -> str:
     from pgflex.audit.findings import RULES
 
     root = ET.Element("testsuites", name="pgflex audit", time=f"{report.seconds:.3f}")
-    totals = {"tests": 0, "failures": 0, "errors": 0}
     for subscription in report.subscriptions:
-        suite = ET.SubElement(
-            root, "testsuite", name=f"pgflex.audit.{subscription.id}", time=f"{subscription.seconds:.3f}"
-        )
-        counts = {"tests": 0, "failures": 0, "errors": 0}
+        suite = ET.SubElement(root, "testsuite", name=f"pgflex.audit.{subscription.id}")
+        suite.set("time", f"{subscription.seconds:.3f}")
         for server in subscription.servers:
             found = report.findings_by_server[server.id]
             for rule in RULES.values():
-                counts["tests"] += 1
-                case = ET.SubElement(
-                    suite, "testcase", classname=f"pgflex.audit.{server.name}", name=f"{rule.id} {rule.name}", time="0"
-                )
+                case = ET.SubElement(suite, "testcase", classname=f"pgflex.audit.{server.name}", time="0")
+                case.set("name", f"{rule.id} {rule.name}")
                 broken = [f for f in found if f.rule == rule.id]
                 if broken:
-                    counts["failures"] += 1
                     text = "\n".join(finding_detail(f) for f in broken)
                     ET.SubElement(case, "failure", message=text.splitlines()[0], type=broken[0].severity).text = text
         for error in subscription.errors:
-            counts["tests"] += 1
-            counts["errors"] += 1
             case = ET.SubElement(suite, "testcase", classname=f"pgflex.audit.{error.scope}", name="read", time="0")
             ET.SubElement(case, "error", message=error.message, type="error").text = error.message
-        for key, value in counts.items():
-            suite.set(key, str(value))
-            totals[key] += value
-    for key, value in totals.items():
-        root.set(key, str(value))
+    for element in (*root, root):  # each suite's counts, then the totals
+        cases = list(element.iter("testcase"))
+        element.set("tests", str(len(cases)))
+        element.set("failures", str(sum(case.find("failure") is not None for case in cases)))
+        element.set("errors", str(sum(case.find("error") is not None for case in cases)))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
