@@ -286,6 +286,13 @@ def test_the_environment_tenant_may_come_from_a_variable() -> None:
     assert parse_spec(text, "mem.yaml", {"AZURE_TENANT_ID": TENANT.upper()}).tenant == TENANT
 
 
+@pytest.mark.parametrize("value", ["yes", "[]", "1"])
+def test_entra_takes_a_switch_or_a_mapping(value: str) -> None:
+    path, message = refused(f"authentication: {{entra: {value}}}\n")
+    assert path == "servers[0].authentication.entra"
+    assert message.startswith("entra takes true, false or {tenantId, administrators}, got ")
+
+
 def test_password_and_entra_both_off_is_refused() -> None:
     assert refused("authentication: {password: false, entra: false}\n", admin=False) == (
         "servers[0].authentication",

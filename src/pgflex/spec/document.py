@@ -220,7 +220,11 @@ def _entra_switch(value: object) -> object:
     # `entra: true` is Entra with the administrators left alone; `entra: false` is no Entra.
     if value is True:
         return {}
-    return None if value is False else value
+    if value is False:
+        return None
+    if value is not None and not isinstance(value, dict | EntraSpec):
+        raise ValueError(f"entra takes true, false or {{tenantId, administrators}}, got {value!r}")
+    return value
 
 
 def _entra_schema(schema: dict[str, Any]) -> None:

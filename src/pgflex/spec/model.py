@@ -4,6 +4,22 @@
 rules as IPv4 start/end pairs, TLS versions and server parameters in Azure's spelling, password sources as
 references only. Every model is frozen; `Environment.replace`, `Environment.with_tls` and `Server.replace`
 derive changed copies validated as loading validates (pgflex.spec.derive).
+
+Server settings (each model's `azure_properties()` is its body in the 2025-08-01 API):
+
+* always resolved, Azure's default when the spec is silent, so compared and repaired: `backup`
+  (retention_days 7, geo_redundant False), `maintenance_window` (system-managed), `high_availability.mode`
+  (Disabled), `authentication.password`/`.entra`, `databases` (each with charset and collation).
+* None when the spec leaves them to Azure, so neither written nor compared: `availability_zone`,
+  `high_availability.standby_availability_zone`, `storage.tier` (`storage.default_tier` is Azure's choice),
+  `authentication.tenant_id`, and `authentication.entra_administrators` (`entra: true`: the server's Entra
+  administrators are left alone; a tuple, even empty, is the whole set: others are deleted).
+* databases are created, never deleted unless `prune_databases`, and never one of `SYSTEM_DATABASES`.
+* creation-only: `Server.creation_only_settings()` (geo-redundant backup, availability zone, administrator
+  login) and `Database.creation_only` (charset, collation); a difference is a plan error worded by
+  `creation_only_error`, located with `SpecLocator.server_issue(server, message, *key.split("."))`.
+* `authentication.login` says how verify and sessions log in: "password" (the administrator's) or "entra"
+  (a token, as one of `entra_administrators`: an Entra-only server has at least one and no administrator).
 """
 
 from __future__ import annotations
@@ -235,7 +251,9 @@ class Server(SpecModel):
         """The settings Azure takes only when the server is created, by spec key path (for SpecLocator:
         `key.split(".")`), with the spec's value; settings the spec leaves to Azure are absent. A server whose
         value differs cannot be changed in place: the plan reports `creation_only_error(...)` and writes nothing.
-        (A zone-redundant server swaps availabilityZone and its standby's zone when it fails over.)"""
+        Sources: the API's x-ms-mutability [read, create] (availabilityZone, geoRedundantBackup, which PATCH has
+        read-only; administratorLogin). A zone-redundant server swaps availabilityZone and its standby's zone
+        when it fails over."""
         settings: dict[str, object] = {"backup.geoRedundant": self.backup.geo_redundant}
         if self.availability_zone is not None:
             settings["availabilityZone"] = self.availability_zone

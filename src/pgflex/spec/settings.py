@@ -128,9 +128,6 @@ class HighAvailability(SpecModel):
 class Backup(SpecModel):
     """Automatic backups: how long they are kept, and whether they are copied to the paired region."""
 
-    # Attributes Azure takes only when the server is created (x-ms-mutability read, create; read-only in PATCH).
-    creation_only: ClassVar[tuple[str, ...]] = ("geo_redundant",)
-
     retention_days: RetentionDays = Field(
         DEFAULT_BACKUP_RETENTION_DAYS, description="Days backups are kept: 7 to 35 (default 7)."
     )
