@@ -74,7 +74,11 @@ class EntraGate:
             log.info("Entra login to %s as %r refused: %s", server, role, invalid)
             return False
         if admitted(identity, role, settings) is None:
-            log.info("Entra login to %s as %r refused: the token names no administrator of that name", server, role)
+            log.info(
+                "Entra login to %s as %r refused: the token is not that administrator's (object id, tenant)",
+                server,
+                role,
+            )
             return False
         return True
 

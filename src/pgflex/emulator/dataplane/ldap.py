@@ -155,6 +155,8 @@ async def read_message(reader: asyncio.StreamReader) -> bytes | None:
         if end.partial:
             raise
         return None
+    if data[0] != SEQUENCE:
+        raise BerError("an LDAP message is a SEQUENCE")
     if data[1] & 0x80 and 1 <= data[1] & 0x7F <= 4:
         data += await reader.readexactly(data[1] & 0x7F)
     sizes = header_size(data)  # raises for indefinite or oversized lengths
