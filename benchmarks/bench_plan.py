@@ -3,10 +3,11 @@
 Run: .venv/bin/python benchmarks/bench_plan.py [--servers 200] [--latency-ms 30] [--runs 10]
 
 It starts a control-plane-only emulator in a temporary state directory and reports:
-a) Resource Manager calls to observe one server, for the parameter strategies ``targeted``
-   (one GET per managed parameter), ``list`` (the paged catalogue) and ``auto``, with 4 managed
-   parameters (the TLS three + azure.extensions) and with 10; counted by the client
-   (``clients.counter``) and cross-checked at the emulator, with the wall time at the latency;
+a) Resource Manager reads to observe a server with 1 and with 10 firewall rules, and with 4
+   managed parameters (the TLS three + azure.extensions) and with 10 (target: at most 3 each):
+   one server alone (its GET, one list of parameters, one list of rules) and the four in one
+   resource group (one list of the group's servers instead of the GETs); counted at the emulator
+   and by the client (``clients.counter``), with the wall time at the latency;
 b) the wall time of ``plan`` over N servers at the emulated latency with ``parallelism=16``,
    against the baseline of the same run: ``parallelism=1``;
 c) the start-up time of ``pgflex --help`` and ``pgflex --version`` against the baseline of
@@ -37,13 +38,14 @@ from azure.mgmt.postgresqlflexibleservers.models import FirewallRule, FirewallRu
 
 from pgflex.azure.clients import AzureClients, connect
 from pgflex.engine.api import plan
-from pgflex.engine.observe import CATALOGUE_PAGES, ParameterStrategy, observe_server
+from pgflex.engine.observe import observe, observe_server
 from pgflex.spec import Environment, load_spec
 from support.emulator import Clients, EmulatorHandle, make_handle, server_body
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 PASSWORD = "Bench-Passw0rd!"
-STRATEGIES: tuple[ParameterStrategy, ...] = ("targeted", "list", "auto")
+# Firewall rules of the servers observed in a): 1 or 10.
+RULE_COUNTS = (1, 10)
 # Six dynamic parameters on top of the TLS three and azure.extensions: 10 managed in all.
 EXTRA_PARAMETERS = {
     "log_connections": "on",
@@ -57,7 +59,12 @@ EXTRA_PARAMETERS = {
 HEAVY = ("azure", "psycopg", "pydantic", "ruamel", "cryptography", "uvicorn", "rich", "pgflex.spec", "pgflex.engine")
 
 
-def _spec_text(group: str, servers: list[tuple[str, dict[str, str]]]) -> str:
+def _rule_names(count: int) -> list[str]:
+    return ["bench-client"] + [f"bench-rule-{index:02d}" for index in range(1, count)]
+
+
+def _spec_text(group: str, servers: list[tuple[str, dict[str, str]]], rules: dict[str, int] | None = None) -> str:
+    """An env file of these servers (name, extra parameters), each with ``rules[name]`` firewall rules (1)."""
     lines = [
         "apiVersion: pgflex/v1",
         "environment:",
@@ -80,7 +87,8 @@ def _spec_text(group: str, servers: list[tuple[str, dict[str, str]]]) -> str:
     ]
     for name, parameters in servers:
         lines += [f"  - name: {name}", "    access:", "      public:", "        firewallRules:"]
-        lines.append("          - {name: bench-client, cidr: 127.0.0.1/32}")
+        for index, rule in enumerate(_rule_names((rules or {}).get(name, 1))):
+            lines.append(f"          - {{name: {rule}, cidr: 127.0.0.{index + 1}/32}}")
         if parameters:
             lines.append("    parameters:")
             lines += [f'      {key}: "{value}"' for key, value in parameters.items()]
@@ -94,10 +102,12 @@ def _load(folder: Path, name: str, text: str) -> Environment:
     return load_spec(path)
 
 
-def _create_servers(handle: EmulatorHandle, group: str, names: list[str], threads: int = 16) -> float:
-    """Servers and one firewall rule each, through the SDK, from client threads (latency 0)."""
+def _create_servers(
+    handle: EmulatorHandle, group: str, names: list[str], threads: int = 16, rules: dict[str, int] | None = None
+) -> float:
+    """Servers and ``rules[name]`` firewall rules each (1), as the env file names them, through the SDK, from client
+    threads (latency 0)."""
     local = threading.local()
-    rule = FirewallRule(properties=FirewallRuleProperties(start_ip_address="127.0.0.1", end_ip_address="127.0.0.1"))
 
     def create(name: str) -> None:
         if not hasattr(local, "clients"):
@@ -105,7 +115,10 @@ def _create_servers(handle: EmulatorHandle, group: str, names: list[str], thread
         clients: Clients = local.clients
         # The SDK takes a JSON body as well as a model; its type hints only list the model.
         clients.postgres.servers.begin_create_or_update(group, name, server_body()).result()  # type: ignore[call-overload]
-        clients.postgres.firewall_rules.begin_create_or_update(group, name, "bench-client", rule).result()
+        for index, rule in enumerate(_rule_names((rules or {}).get(name, 1))):
+            address = f"127.0.0.{index + 1}"
+            body = FirewallRule(properties=FirewallRuleProperties(start_ip_address=address, end_ip_address=address))
+            clients.postgres.firewall_rules.begin_create_or_update(group, name, rule, body).result()
 
     handle.clients().resources.resource_groups.create_or_update(group, {"location": "westeurope"})
     start = time.perf_counter()
@@ -136,37 +149,42 @@ def _pool_warnings() -> Iterator[list[str]]:
 
 def bench_calls_per_server(handle: EmulatorHandle, folder: Path, latency_ms: float) -> None:
     group = "bench-observe"
-    env = _load(
-        folder,
-        "observe.yaml",
-        _spec_text(group, [("obs-4", {}), ("obs-10", EXTRA_PARAMETERS)]),
-    )
-    _create_servers(handle, group, [s.name for s in env.servers])
+    shapes = [(rules, parameters) for parameters in (4, 10) for rules in RULE_COUNTS]
+    names = {shape: f"obs-r{shape[0]}-p{shape[1]}" for shape in shapes}
+    rules = {name: shape[0] for shape, name in names.items()}
+    servers = [(names[shape], EXTRA_PARAMETERS if shape[1] == 10 else {}) for shape in shapes]
+    env = _load(folder, "observe.yaml", _spec_text(group, servers, rules))
+    _create_servers(handle, group, [s.name for s in env.servers], rules=rules)
     admin = handle.admin()  # one client: one token, asked for once and not counted below
     clients = connect(env.cloud, env.subscription)
-    observe_server(env, clients, env.servers[0], "targeted")  # warm up: token, TLS connection
+    observe_server(env, clients, env.servers[0])  # warm up: token, TLS connection
     handle.tune(latency_ms=latency_ms)
-    print(f"\n== a) Resource Manager calls to observe one server (catalogue list: {CATALOGUE_PAGES} pages of 100)")
-    print(f"{'managed parameters':<20}{'strategy':<10}{'calls':>6}{'emulator':>10}{'of which parameters':>21}", end="")
+    print("\n== a) Resource Manager reads to observe a server (target: at most 3, whatever its rules and parameters)")
+    print(f"{'firewall rules':<16}{'managed parameters':<20}{'reads':>6}{'emulator':>10}", end="")
     print(f"{f'time at {latency_ms:g} ms':>17}")
-    for server in env.servers:
-        managed = len(server.desired_parameters())
-        for strategy in STRATEGIES:
-            admin.reset_stats()
-            before = clients.counter.total
-            start = time.perf_counter()
-            observed = observe_server(env, clients, server, strategy)
-            elapsed = time.perf_counter() - start
-            calls = clients.counter.total - before
-            at_emulator = admin.stats().get("arm", 0)
-            assert observed.exists and len(observed.parameters) == managed, observed
-            # The rest: one GET of the server, one list of its firewall rules.
-            print(f"{managed:<20}{strategy:<10}{calls:>6}{at_emulator:>10}{calls - 2:>21}{elapsed * 1000:>14.0f} ms")
+    for server, (rule_count, managed) in zip(env.servers, shapes, strict=True):
+        admin.reset_stats()
+        before = clients.counter.total
+        start = time.perf_counter()
+        observed = observe_server(env, clients, server)
+        elapsed = time.perf_counter() - start
+        calls = clients.counter.total - before
+        at_emulator = admin.stats().get("arm.reads", 0)
+        assert observed.exists and len(observed.parameters) == managed, observed
+        assert len(observed.firewall_rules) == rule_count, observed
+        verdict = "ok" if at_emulator <= 3 else "OVER TARGET"
+        print(f"{rule_count:<16}{managed:<20}{calls:>6}{at_emulator:>10}{elapsed * 1000:>14.0f} ms  {verdict}")
+    admin.reset_stats()
+    before = clients.counter.total
+    observed_all = observe(env, clients)
+    calls = clients.counter.total - before
+    at_emulator = admin.stats().get("arm.reads", 0)
     handle.tune(latency_ms=0)
+    assert all(s.exists for s in observed_all.servers.values())
+    count = len(env.servers)
     print(
-        f"auto: targeted GETs while managed parameters <= {CATALOGUE_PAGES} (the list's page count), the paged "
-        "list above; either way the per-server cost is min(N, pages) + 2 calls, and the time follows the calls "
-        "since a server's calls are sequential."
+        f"the four in one environment: {at_emulator} reads at the emulator ({calls} by the client) = 1 existence check "
+        f"of the group + 1 list of its servers + 2 lists per server: {(at_emulator - 1) / count:.2f} per server"
     )
 
 
