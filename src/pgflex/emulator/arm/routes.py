@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..errors import NotFound
 from ..models.backend import Backend
+from ..models.children import ServerChildren
 from ..models.context import Accepted
 from . import wire
 from .wire import Call, Response
@@ -304,6 +305,44 @@ def delete_firewall_rule(backend: Backend, call: Call) -> Response:
         call,
         backend.firewall_rules.delete(p["subscription"], p["resourceGroup"], p["server"], p["name"]),
     )
+
+
+# Subresources of servers written as long-running operations (list, get, PUT, DELETE), one line each
+
+
+def _serve_children(segment: str, family: Callable[[Backend], ServerChildren]) -> None:
+    collection = f"{SERVER}/{segment}"
+    item = collection + "/{name}"
+
+    def list_children(backend: Backend, call: Call) -> Response:
+        p = call.params
+        return _page(backend, call, family(backend).list_all(p["subscription"], p["resourceGroup"], p["server"]))
+
+    def get_child(backend: Backend, call: Call) -> Response:
+        p = call.params
+        return wire.ok(family(backend).get(p["subscription"], p["resourceGroup"], p["server"], p["name"]))
+
+    def put_child(backend: Backend, call: Call) -> Response:
+        p = call.params
+        accepted = family(backend).create_or_update(
+            p["subscription"], p["resourceGroup"], p["server"], p["name"], call.body
+        )
+        return _accepted(backend, call, accepted)
+
+    def delete_child(backend: Backend, call: Call) -> Response:
+        p = call.params
+        return _accepted(
+            backend, call, family(backend).delete(p["subscription"], p["resourceGroup"], p["server"], p["name"])
+        )
+
+    router.add("GET", collection)(list_children)
+    router.add("GET", item)(get_child)
+    router.add("PUT", item)(put_child)
+    router.add("DELETE", item)(delete_child)
+
+
+_serve_children("administrators", lambda backend: backend.administrators)
+_serve_children("databases", lambda backend: backend.databases)
 
 
 # Service-level operations

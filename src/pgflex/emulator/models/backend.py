@@ -11,8 +11,10 @@ from typing import Any
 
 from ..settings import DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, Tuning
 from ..store import Store
+from .administrators import Administrators
 from .configurations import Configurations
 from .context import Context, ServerRuntime
+from .databases import Databases
 from .firewall import FirewallRules
 from .ids import SERVER_TYPE
 from .keyvault import KeyVault
@@ -20,7 +22,8 @@ from .network import Networks
 from .operations import OperationRunner
 from .privatedns import PrivateDns
 from .resources import ResourceGroups
-from .servers import ADDRESS, ENDPOINT, RUNNING_VERSION, Servers
+from .server_network import ADDRESS
+from .servers import ENDPOINT, RUNNING_VERSION, Servers
 from .service import ServiceInfo
 
 log = logging.getLogger("pgflex.emulator")
@@ -37,6 +40,10 @@ class Backend:
         self.resource_groups = ResourceGroups(self.ctx, self.servers.delete_contents)
         self.configurations = Configurations(self.ctx, self.servers)
         self.firewall_rules = FirewallRules(self.ctx, self.servers)
+        # Subresources of servers written as long-running operations (models.children).
+        self.administrators = Administrators(self.ctx, self.servers)
+        self.databases = Databases(self.ctx, self.servers)
+        self.servers.on_create(self.databases.add_system_databases)
         self.service = ServiceInfo(self.ctx, self.servers)
         self.keyvault = KeyVault(store)
         self.resource_groups.ensure_subscription(DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, "pgflex emulator sandbox")

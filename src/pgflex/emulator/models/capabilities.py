@@ -1,4 +1,5 @@
-"""What the service offers: the regions Flexible Server runs in and the compute sizes of each tier.
+"""What the service offers: regions, availability zones, compute sizes per tier and storage sizes with their
+performance tiers.
 
 Both the capabilities endpoint and server writes read these tables, so a client that checks capabilities
 first learns exactly what a create would refuse. Every region offers the same sizes here; on Azure the
@@ -94,6 +95,41 @@ DEFAULT_SKU = {
 _TIER_OF_SKU = {name.lower(): tier for tier, skus in SKUS.items() for name, *_ in skus}
 
 
+# Availability zones of every region here (capabilities list them per compute size as supportedZones).
+ZONES = ("1", "2", "3")
+
+# Premium SSD performance tiers and their IOPS (Azure managed disks' table).
+TIER_IOPS = {
+    "P4": 120,
+    "P6": 240,
+    "P10": 500,
+    "P15": 1100,
+    "P20": 2300,
+    "P30": 5000,
+    "P40": 7500,
+    "P50": 7500,
+    "P60": 16000,
+    "P70": 18000,
+    "P80": 20000,
+}
+# Storage sizes (GiB) and the performance tiers each may run at, the size's default first: a tier may be raised
+# above the default, up to P50 below 8 TiB and up to P80 from 8 TiB (the service's storage table, as Terraform
+# azurerm's storage-tier validation and the capabilities' supportedIopsTiers give it).
+STORAGE_TIERS = {
+    32: ("P4", "P6", "P10", "P15", "P20", "P30", "P40", "P50"),
+    64: ("P6", "P10", "P15", "P20", "P30", "P40", "P50"),
+    128: ("P10", "P15", "P20", "P30", "P40", "P50"),
+    256: ("P15", "P20", "P30", "P40", "P50"),
+    512: ("P20", "P30", "P40", "P50"),
+    1024: ("P30", "P40", "P50"),
+    2048: ("P40", "P50"),
+    4096: ("P50",),
+    8192: ("P60", "P70", "P80"),
+    16384: ("P70", "P80"),
+    32767: ("P80",),
+}
+
+
 class LocationNotAvailable(ArmError):
     """Resource Manager's answer for a region the resource type is not registered in."""
 
@@ -123,3 +159,21 @@ def require_offered_sku(name: str, tier: str) -> None:
         raise InvalidParameterValue(
             f"The compute size '{name}' belongs to the {offered_in} tier, not {tier}.", code="InvalidSkuForTier"
         )
+
+
+class AvailabilityZoneNotAvailable(ArmError):
+    """The service's answer for a zone the region does not offer (message as the service words it)."""
+
+    code = "AvailabilityZoneNotAvailable"
+
+    def __init__(self, zone: str, location: str, subscription: str) -> None:
+        super().__init__(
+            f"Availability zone '{zone}' isn't available in location '{location}' for subscription "
+            f"'{subscription}'. Choose a different availability zone."
+        )
+
+
+def require_zone(zone: str, location: str, subscription: str) -> str:
+    if zone not in ZONES:
+        raise AvailabilityZoneNotAvailable(zone, location, subscription)
+    return zone

@@ -1,66 +1,47 @@
-"""Flexible servers: validation, the state machine, and the one-write-at-a-time rule.
+"""Flexible servers: the state machine, the one-write-at-a-time rule, and the data plane following each change.
 
 States: Provisioning -> Ready; Ready -> Updating | Restarting | Stopping | Dropping;
 Stopping -> Stopped -> Starting -> Ready. A server busy with one operation answers every other
 write with 409 ServerBusy, as the service does. The data plane (a real PostgreSQL) follows each
-transition when the server has one.
+transition when the server has one. What a request may ask for is checked in server_rules (name,
+version, compute, administrator), server_settings (storage, backup, zones, high availability,
+maintenance window, authentication) and server_network (public or private access).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import ipaddress
-import re
+from collections.abc import Callable
 from typing import Any
 
-from ..dataplane import PrivateNetwork
-from ..dataplane.scram import scram_verifier
 from ..errors import (
     ArmError,
     Conflict,
     InvalidParameterValue,
-    InvalidRequest,
     NotFound,
     ServerBusy,
     ServerIsNotReady,
 )
+from ..settings import DEFAULT_TENANT
 from ..store import Operation, Record
-from .capabilities import require_location, require_offered_sku
+from .capabilities import require_location
 from .context import Accepted, Context, optional_object, require_object
-from .ids import CONFIGURATION_TYPE, FIREWALL_RULE_TYPE, SERVER_TYPE, now_iso, parse_resource_id, provider_id
-from .network import Networks, is_delegated_to_postgres
+from .ids import CONFIGURATION_TYPE, FIREWALL_RULE_TYPE, SERVER_TYPE, now_iso, provider_id
+from .network import Networks
 from .privatedns import PrivateDns
-
-DNS_SUFFIX = "postgres.database.azure.com"
-SERVER_NAME = re.compile(r"^(?!-)[a-z0-9-]{3,63}(?<!-)$")
-VERSIONS = ("11", "12", "13", "14", "15", "16", "17", "18")
-DEFAULT_VERSION = "17"
-TIERS = ("Burstable", "GeneralPurpose", "MemoryOptimized")
-# Storage size (GiB) -> (default performance tier, IOPS), from the service's storage table.
-STORAGE = {
-    32: ("P4", 120),
-    64: ("P6", 240),
-    128: ("P10", 500),
-    256: ("P15", 1100),
-    512: ("P20", 2300),
-    1024: ("P30", 5000),
-    2048: ("P40", 7500),
-    4096: ("P50", 7500),
-    8192: ("P60", 16000),
-    16384: ("P70", 18000),
-    32767: ("P80", 20000),
-}
-RESERVED_LOGINS = {
-    "azure_superuser",
-    "azure_pg_admin",
-    "admin",
-    "administrator",
-    "root",
-    "guest",
-    "public",
-    "postgres",
-}
+from .server_network import ADDRESS, ServerNetworks
+from .server_rules import (
+    DNS_SUFFIX,
+    administrator_change,
+    first_administrator,
+    require_server_name,
+    sealed,
+    sku,
+    tags,
+    version,
+)
+from .server_settings import Scope, new_settings, updated_settings
 
 CREATE = "server.create"
 UPDATE = "server.update"
@@ -68,22 +49,27 @@ RESTART = "server.restart"
 START = "server.start"
 STOP = "server.stop"
 DELETE = "server.delete"
+FAILOVER_MODES = ("PlannedFailover", "ForcedFailover", "PlannedSwitchover", "ForcedSwitchover")
 
 # Private facts kept beside the resource body.
 BUSY = "busy"  # id of the operation holding the server
 HAS_DATA_PLANE = "dataPlane"
 PENDING_RESTART = "pendingRestart"  # static parameters changed since the last restart
-ADDRESS = "address"  # private IP in its delegated subnet
 ENDPOINT = "endpoint"  # [host, port, namespace] where its PostgreSQL listens, as the data plane last said
 RUNNING_VERSION = "runningVersion"  # the PostgreSQL major version actually running
 RUNNING_VALUES = "runningValues"  # parameter values at the last (re)start, for servers without a data plane
+# The password administrator's login: kept while password authentication is off, when the service's GET
+# leaves administratorLogin out (Terraform azurerm notes it), and shown again when it is turned back on.
+ADMIN_LOGIN = "administratorLogin"
+
+CreationHook = Callable[[Record], None]
 
 
 class Servers:
     def __init__(self, ctx: Context, networks: Networks, dns: PrivateDns) -> None:
         self._ctx = ctx
-        self._networks = networks
-        self._dns = dns
+        self.placement = ServerNetworks(ctx.store, networks, dns)
+        self._creation_hooks: list[CreationHook] = []
         runner = ctx.runner
         runner.register(CREATE, self._complete_create, self._rollback_create)
         runner.register(UPDATE, self._complete_update, self._rollback_update)
@@ -91,6 +77,10 @@ class Servers:
         runner.register(START, self._complete_start, self._restore_state)
         runner.register(STOP, self._complete_stop, self._restore_state)
         runner.register(DELETE, self._complete_delete, self._restore_state)
+
+    def on_create(self, hook: CreationHook) -> None:
+        """Run ``hook`` on every new server, in the request that creates it (e.g. to add the default databases)."""
+        self._creation_hooks.append(hook)
 
     # Reads
 
@@ -126,86 +116,72 @@ class Servers:
         server_id = provider_id(subscription, resource_group, SERVER_TYPE, name)
         existing = self._ctx.store.get(server_id)
         if existing is not None:
-            return self._update(existing, payload, full=True)
-        if not SERVER_NAME.match(name):
-            raise ArmError(
-                f"Server name '{name}' is invalid: use 3 to 63 lowercase letters, digits and hyphens, "
-                "not starting or ending with a hyphen.",
-                code="InvalidServerName",
-            )
+            return self._update(existing, payload)
+        require_server_name(name)
         if self.by_name(name) is not None:
             raise Conflict(f"Specified server name '{name}' is already used.", code="ServerNameAlreadyExists")
         properties = optional_object(payload, "properties", "a flexible server")
         create_mode = str(properties.get("createMode", "Create"))
         if create_mode.lower() not in ("create", "default"):
             raise InvalidParameterValue(f"createMode '{create_mode}' is not supported by the emulator.")
-        login = properties.get("administratorLogin")
-        password = properties.get("administratorLoginPassword")
-        auth = _auth_config(optional_object(properties, "authConfig", "properties"))
-        if auth["passwordAuth"] == "Enabled":
-            _check_login(login)
-            _check_password(password, str(login))
         location = require_location(str(payload.get("location") or group.body["location"]), "flexibleServers")
-        sku = _sku(payload.get("sku"))
-        version = str(properties.get("version") or DEFAULT_VERSION)
-        if version not in VERSIONS:
-            raise InvalidParameterValue(f"Version '{version}' is not supported. Supported: {', '.join(VERSIONS)}.")
-        network, address = self._network(name, optional_object(properties, "network", "properties"))
-        high_availability = _high_availability(optional_object(properties, "highAvailability", "properties"), sku)
+        compute = sku(payload.get("sku"))
+        created_at = now_iso()
+        settings = new_settings(
+            properties, compute, Scope(subscription, location, self._tenant(subscription)), created_at
+        )
+        login, password = first_administrator(properties, settings["authConfig"])
+        server_version = version(properties.get("version"))
+        network, address = self.placement.new(name, optional_object(properties, "network", "properties"))
         resource = {
             "id": server_id,
             "name": name,
             "type": SERVER_TYPE,
             "location": location,
-            "tags": _tags(payload.get("tags")),
-            "sku": sku,
-            "systemData": {"createdAt": now_iso()},
+            "tags": tags(payload.get("tags")),
+            "sku": compute,
+            "systemData": {"createdAt": created_at},
             "properties": {
-                "administratorLogin": login,
-                "authConfig": auth,
-                "availabilityZone": str(properties.get("availabilityZone") or "1"),
-                "backup": _backup(optional_object(properties, "backup", "properties")),
+                **settings,
                 "dataEncryption": {"type": "SystemManaged"},
                 "fullyQualifiedDomainName": f"{name}.{DNS_SUFFIX}",
-                "highAvailability": high_availability,
-                "maintenanceWindow": {
-                    "customWindow": "Disabled",
-                    "dayOfWeek": 0,
-                    "startHour": 0,
-                    "startMinute": 0,
-                },
                 "minorVersion": "0",
                 "network": network,
                 "replica": {"role": "Primary", "capacity": 5},
                 "replicaCapacity": 5,
                 "replicationRole": "Primary",
                 "state": "Provisioning",
-                "storage": _storage(optional_object(properties, "storage", "properties"), None),
-                "version": version,
+                "version": server_version,
             },
         }
         has_data_plane = self._ctx.tuning.data_plane and self._ctx.runtime is not None
-        record = Record(
-            server_id,
-            SERVER_TYPE,
-            subscription,
-            resource_group,
-            "",
-            body=resource,
-            private={HAS_DATA_PLANE: has_data_plane, PENDING_RESTART: [], ADDRESS: address},
-        )
+        private = {HAS_DATA_PLANE: has_data_plane, PENDING_RESTART: [], ADDRESS: address, ADMIN_LOGIN: login}
+        record = Record(server_id, SERVER_TYPE, subscription, resource_group, "", body=resource, private=private)
+        _show_login(record)
         # The password is needed once, by the data plane; it lives in the operation until it completes.
-        secret = {"password": sealed(password)} if isinstance(password, str) else {}
-        return self._begin(record, CREATE, "Provisioning", {"secret": secret}, check_state=False)
+        secret = {"password": sealed(password)} if password else {}
+        accepted = self._begin(record, CREATE, "Provisioning", {"secret": secret}, check_state=False)
+        for hook in self._creation_hooks:
+            hook(record)
+        return accepted
 
     def update(self, subscription: str, resource_group: str, name: str, body: Any) -> Accepted:
         record = self.require(subscription, resource_group, name)
-        return self._update(record, require_object(body, "a flexible server update"), full=False)
+        return self._update(record, require_object(body, "a flexible server update"))
 
     def restart(self, subscription: str, resource_group: str, name: str, body: Any) -> Accepted:
         record = self.require(subscription, resource_group, name)
         self._require_state(record, "Ready")
         options = body if isinstance(body, dict) else {}
+        if options.get("restartWithFailover") is True:
+            mode = options.get("failoverMode", FAILOVER_MODES[0])
+            if mode not in FAILOVER_MODES:
+                raise InvalidParameterValue(f"failoverMode must be one of {', '.join(FAILOVER_MODES)}, not '{mode}'.")
+            if record.body["properties"]["highAvailability"]["mode"] == "Disabled":
+                # Assumed: the service documents no code for a failover without a standby to fail over to.
+                raise InvalidParameterValue(
+                    f"A restart with failover needs high availability, and server '{name}' has none."
+                )
         return self._begin(record, RESTART, "Restarting", {"options": options})
 
     def start(self, subscription: str, resource_group: str, name: str) -> Accepted:
@@ -227,7 +203,7 @@ class Servers:
         return self._begin(record, DELETE, "Dropping", {}, check_state=False)
 
     def begin_child_write(self, server: Record, kind: str, payload: dict[str, Any]) -> Accepted:
-        """Start a configuration or firewall-rule write: it holds the server like any other write."""
+        """Start a write of a subresource (configuration, firewall rule, ...): it holds the server like any other."""
         if server.body["properties"]["state"] == "Stopped":
             raise ServerIsNotReady(server.body["name"], "Stopped")
         return self._begin(server, kind, "Updating", payload)
@@ -243,8 +219,15 @@ class Servers:
         self._ctx.store.put(record)
         return record
 
+    def is_busy(self, record: Record) -> bool:
+        return bool(record.private.get(BUSY))
+
     def has_data_plane(self, record: Record) -> bool:
         return bool(record.private.get(HAS_DATA_PLANE)) and self._ctx.runtime is not None
+
+    def administrator_login(self, record: Record) -> str:
+        """The password administrator's login ('' for a server created for Microsoft Entra logins only)."""
+        return str(record.private.get(ADMIN_LOGIN) or record.body["properties"].get("administratorLogin") or "")
 
     def firewall_ranges(self, record: Record) -> list[tuple[str, str]]:
         return [
@@ -257,6 +240,9 @@ class Servers:
 
     def is_public(self, record: Record) -> bool:
         return bool(record.body["properties"]["network"].get("publicNetworkAccess") == "Enabled")
+
+    def zone_for(self, record: Record) -> Record | None:
+        return self.placement.zone_for(record)
 
     async def delete_contents(self, group: Record) -> None:
         """Tear down the data plane of every server in a resource group that is being deleted."""
@@ -274,6 +260,9 @@ class Servers:
                 await self._remember_endpoint(server.body["name"])
 
     # Internals
+
+    def _tenant(self, subscription: str) -> str:
+        return str(self._ctx.require_subscription(subscription).body.get("tenantId") or DEFAULT_TENANT)
 
     def _begin(
         self, record: Record, kind: str, state: str, payload: dict[str, Any], *, check_state: bool = True
@@ -300,120 +289,34 @@ class Servers:
         if current != state:
             raise ServerIsNotReady(record.body["name"], current)
 
-    def _update(self, record: Record, payload: dict[str, Any], *, full: bool) -> Accepted:
-        name = record.body["name"]
+    def _update(self, record: Record, payload: dict[str, Any]) -> Accepted:
+        """PUT on an existing server and PATCH both merge: omitted properties keep their values, as the service does.
+        Everything is checked before anything changes."""
         if record.private.get(BUSY):
-            raise ServerBusy(name)
-        before = copy.deepcopy(record.body)
+            raise ServerBusy(record.body["name"])
         body = record.body
-        properties = optional_object(payload, "properties", "a flexible server")
         current = body["properties"]
-        login = properties.get("administratorLogin")
-        if login is not None and login != current["administratorLogin"]:
-            raise InvalidParameterValue("The administrator login of a server cannot be changed.")
-        version = properties.get("version")
-        if version is not None and str(version) != current["version"]:
+        properties = optional_object(payload, "properties", "a flexible server")
+        requested_version = properties.get("version")
+        if requested_version is not None and str(requested_version) != current["version"]:
             raise InvalidParameterValue("Changing the major version needs an in-place upgrade (not emulated).")
-        if "sku" in payload:
-            body["sku"] = _sku(payload["sku"])
-        if "tags" in payload:
-            body["tags"] = _tags(payload["tags"])
-        if "storage" in properties:
-            current["storage"] = _storage(optional_object(properties, "storage", "properties"), current["storage"])
-        if "backup" in properties:
-            current["backup"] = {**current["backup"], **_backup(properties["backup"], keep=current["backup"])}
-        if "highAvailability" in properties:
-            current["highAvailability"] = _high_availability(properties["highAvailability"], body["sku"])
-        if "authConfig" in properties:
-            current["authConfig"] = _auth_config({**current["authConfig"], **properties["authConfig"]})
-        if "maintenanceWindow" in properties:
-            current["maintenanceWindow"] = {**current["maintenanceWindow"], **properties["maintenanceWindow"]}
-        if "network" in properties:
-            current["network"] = self._updated_network(current["network"], properties["network"])
-        password = properties.get("administratorLoginPassword")
-        secret = {}
-        if password is not None:
-            _check_password(password, str(current["administratorLogin"]))
-            secret = {"password": sealed(password)}
-        del full  # PUT and PATCH both merge here: omitted properties keep their values, as the service does
+        compute = sku(payload["sku"]) if "sku" in payload else body["sku"]
+        scope = Scope(record.subscription, body["location"], self._tenant(record.subscription))
+        settings = updated_settings(current, properties, compute, scope)
+        network = self.placement.updated(current["network"], properties["network"]) if "network" in properties else None
+        new_tags = tags(payload["tags"]) if "tags" in payload else None
+        auth = settings.get("authConfig", current["authConfig"])
+        login, secret = administrator_change(self.administrator_login(record), properties, auth)
+        before = {"body": copy.deepcopy(body), "login": record.private.get(ADMIN_LOGIN)}
+        body["sku"] = compute
+        if new_tags is not None:
+            body["tags"] = new_tags
+        current.update(settings)
+        if network is not None:
+            current["network"] = network
+        record.private[ADMIN_LOGIN] = login
+        _show_login(record)
         return self._begin(record, UPDATE, "Updating", {"before": before, "secret": secret})
-
-    def _network(self, name: str, requested: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-        subnet_id = requested.get("delegatedSubnetResourceId")
-        zone_id = requested.get("privateDnsZoneArmResourceId")
-        access = requested.get("publicNetworkAccess")
-        if not subnet_id:
-            if zone_id:
-                raise InvalidParameterValue("A private DNS zone is only used with a delegated subnet.")
-            return {"publicNetworkAccess": access or "Enabled"}, None
-        if access == "Enabled":
-            raise ArmError(
-                "Public network access cannot be enabled for a server with a delegated subnet.",
-                code="ConflictingPublicNetworkAccessAndVirtualNetworkConfiguration",
-            )
-        subnet = self._networks.subnet_by_id(str(subnet_id))
-        if subnet is None:
-            raise InvalidParameterValue(f"The subnet '{subnet_id}' does not exist.", code="SubnetNotFound")
-        if not is_delegated_to_postgres(subnet):
-            raise InvalidParameterValue(
-                f"The subnet '{subnet_id}' is not delegated to Microsoft.DBforPostgreSQL/flexibleServers.",
-                code="SubnetNotDelegated",
-            )
-        if not zone_id:
-            raise InvalidParameterValue(
-                "A server in a delegated subnet needs a private DNS zone (privateDnsZoneArmResourceId).",
-                code="PrivateDnsZoneRequired",
-            )
-        zone_name = parse_resource_id(str(zone_id)).get("privatednszones", "")
-        if not zone_name.lower().endswith("." + DNS_SUFFIX) or zone_name.lower() == f"{name}.{DNS_SUFFIX}":
-            raise InvalidParameterValue(
-                f"The private DNS zone '{zone_name}' must end with '.{DNS_SUFFIX}' and differ from the "
-                "server's own host name.",
-                code="PrivateDnsZoneHasWrongZoneSuffix",
-            )
-        zone = self._dns.zone_by_id(str(zone_id))
-        if zone is None:
-            raise InvalidParameterValue(
-                f"The private DNS zone '{zone_id}' does not exist.", code="PrivateDnsZoneNotFound"
-            )
-        address = self._next_address(subnet)
-        network = {
-            "delegatedSubnetResourceId": subnet.body["id"],
-            "privateDnsZoneArmResourceId": zone.body["id"],
-            "publicNetworkAccess": "Disabled",
-        }
-        return network, address
-
-    def _updated_network(self, current: dict[str, Any], requested: Any) -> dict[str, Any]:
-        requested = require_object(requested, "network")
-        access = requested.get("publicNetworkAccess")
-        if access is None:
-            return current
-        if current.get("delegatedSubnetResourceId") and access == "Enabled":
-            raise ArmError(
-                "Public network access cannot be enabled for a server with a delegated subnet.",
-                code="ConflictingPublicNetworkAccessAndVirtualNetworkConfiguration",
-            )
-        if access not in ("Enabled", "Disabled"):
-            raise InvalidParameterValue(f"publicNetworkAccess must be Enabled or Disabled, not '{access}'.")
-        return {**current, "publicNetworkAccess": access}
-
-    def _next_address(self, subnet: Record) -> str:
-        network = ipaddress.IPv4Network(subnet.body["properties"]["addressPrefix"])
-        taken = {
-            s.private.get(ADDRESS)
-            for s in self._ctx.store.of_type(SERVER_TYPE)
-            if s.body["properties"]["network"].get("delegatedSubnetResourceId", "").lower() == subnet.key
-        }
-        # Azure keeps the first four addresses of every subnet and the last one.
-        for host in list(network.hosts())[3:]:
-            if str(host) not in taken:
-                return str(host)
-        raise ArmError(f"Subnet '{subnet.body['name']}' has no free address.", code="SubnetIsFull")
-
-    def zone_for(self, record: Record) -> Record | None:
-        zone_id = record.body["properties"]["network"].get("privateDnsZoneArmResourceId")
-        return self._dns.zone_by_id(zone_id) if zone_id else None
 
     # Completions (idempotent: a crash may run them twice)
 
@@ -430,31 +333,33 @@ class Servers:
                 name,
                 record.body["properties"]["fullyQualifiedDomainName"],
                 record.body["properties"]["version"],
-                str(record.body["properties"]["administratorLogin"]),
+                self.administrator_login(record),
                 password,
                 self.user_parameters(record),
-                self._private_network(record),
+                self.placement.private_network(record),
             )
-            await asyncio.to_thread(runtime.apply_firewall, name, self.firewall_ranges(record), self.is_public(record))
+            await self._apply_access(record)
             record.private[ENDPOINT] = [endpoint.host, endpoint.port, endpoint.namespace]
             record.private[RUNNING_VERSION] = await asyncio.to_thread(runtime.version_used, name)
-        zone = self.zone_for(record)
-        if zone is not None:
-            self._dns.set_a_record(zone, name, [str(record.private[ADDRESS])])
+        self.placement.publish(record)
         record.private[BUSY] = None
         record.body["properties"]["state"] = "Ready"
         self._ctx.store.put(record)
 
-    @staticmethod
-    def _private_network(record: Record) -> PrivateNetwork | None:
-        """A server in a delegated subnet lives in that subnet's virtual network, at its A record's address."""
-        subnet_id = record.body["properties"]["network"].get("delegatedSubnetResourceId")
-        address = record.private.get(ADDRESS)
-        if not subnet_id or not address:
-            return None
-        # .../virtualNetworks/<vnet>/subnets/<subnet>: every subnet of one virtual network shares its namespace.
-        vnet_id = re.sub(r"/subnets/[^/]+$", "", str(subnet_id), flags=re.IGNORECASE)
-        return PrivateNetwork(network_id=vnet_id, address=str(address))
+    async def _apply_access(self, record: Record) -> None:
+        """Who may connect, and how: the authentication methods and the firewall, as the server's body says."""
+        runtime = self._ctx.runtime
+        assert runtime is not None
+        name = record.body["name"]
+        auth = record.body["properties"]["authConfig"]
+        await asyncio.to_thread(
+            runtime.set_authentication,
+            name,
+            password_enabled=auth["passwordAuth"] == "Enabled",
+            entra_enabled=auth["activeDirectoryAuth"] == "Enabled",
+            tenant_id=auth.get("tenantId"),
+        )
+        await asyncio.to_thread(runtime.apply_firewall, name, self.firewall_ranges(record), self.is_public(record))
 
     def _rollback_create(self, op: Operation, error: ArmError) -> None:
         record = self._ctx.store.get(op.resource_key)
@@ -472,27 +377,21 @@ class Servers:
             return
         password = op.payload.get("secret", {}).get("password")
         runtime = self._ctx.runtime
-        if password and self.has_data_plane(record) and runtime is not None:
-            await asyncio.to_thread(
-                runtime.set_admin_password,
-                record.body["name"],
-                str(record.body["properties"]["administratorLogin"]),
-                password,
-            )
         if self.has_data_plane(record) and runtime is not None:
-            await asyncio.to_thread(
-                runtime.apply_firewall,
-                record.body["name"],
-                self.firewall_ranges(record),
-                self.is_public(record),
-            )
+            if password:  # first, so that turning password authentication on finds its administrator
+                await asyncio.to_thread(
+                    runtime.set_admin_password, record.body["name"], self.administrator_login(record), password
+                )
+            await self._apply_access(record)
         self.release(op)
 
     def _rollback_update(self, op: Operation, error: ArmError) -> None:
         record = self._ctx.store.get(op.resource_key)
         if record is None:
             return
-        record.body = op.payload["before"]
+        before = op.payload["before"]
+        record.body = before["body"]
+        record.private[ADMIN_LOGIN] = before["login"]
         self._ctx.store.put(record)
         self.release(op, state=op.payload["previousState"])
 
@@ -504,6 +403,9 @@ class Servers:
         if self.has_data_plane(record) and runtime is not None:
             await asyncio.to_thread(runtime.restart, record.body["name"])
             await self._remember_endpoint(record.body["name"])
+        if op.payload["options"].get("restartWithFailover") is True:
+            _fail_over(record)
+            self._ctx.store.put(record)
         self._mark_restarted(self.release(op))
 
     async def _remember_endpoint(self, name: str) -> None:
@@ -551,131 +453,27 @@ class Servers:
         runtime = self._ctx.runtime
         if self.has_data_plane(record) and runtime is not None:
             await asyncio.to_thread(runtime.delete, record.body["name"])
-        zone = self.zone_for(record)
-        if zone is not None:
-            self._dns.remove_a_record(zone.id, record.body["name"])
+        self.placement.withdraw(record)
         self._ctx.store.delete(record.id)
 
     def _restore_state(self, op: Operation, error: ArmError) -> None:
         self.release(op, state=op.payload["previousState"])
 
 
-def sealed(password: str) -> str:
-    """What the state file keeps until the data plane has set the password: its SCRAM verifier, as
-    PostgreSQL stores it, never the password, whatever its characters (SASLprep is done as PostgreSQL does)."""
-    return scram_verifier(password)
+def _show_login(record: Record) -> None:
+    """GET shows administratorLogin only while password authentication is on, as the service does."""
+    properties = record.body["properties"]
+    login = record.private.get(ADMIN_LOGIN)
+    if login and properties["authConfig"]["passwordAuth"] == "Enabled":
+        properties["administratorLogin"] = login
+    else:
+        properties.pop("administratorLogin", None)
 
 
-def _check_login(login: Any) -> None:
-    if not isinstance(login, str) or not 1 <= len(login) <= 63 or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", login):
-        raise InvalidParameterValue(
-            "administratorLogin must be 1 to 63 letters, digits or underscores, starting with a letter or underscore."
-        )
-    if login.lower() in RESERVED_LOGINS or login.lower().startswith("pg_"):
-        raise InvalidParameterValue(f"The administrator login '{login}' is reserved and cannot be used.")
-
-
-def _check_password(password: Any, login: str) -> None:
-    # Azure: 8 to 128 characters from three of: upper case, lower case, digits, symbols; no login inside.
-    if not isinstance(password, str) or not 8 <= len(password) <= 128:
-        raise InvalidParameterValue(
-            "administratorLoginPassword must be 8 to 128 characters long.", code="PasswordTooWeak"
-        )
-    classes = [
-        any(c.isupper() for c in password),
-        any(c.islower() for c in password),
-        any(c.isdigit() for c in password),
-        any(not c.isalnum() for c in password),
-    ]
-    if sum(classes) < 3:
-        raise InvalidParameterValue(
-            "administratorLoginPassword must contain characters from three of these categories: upper case, "
-            "lower case, digits, non-alphanumeric.",
-            code="PasswordTooWeak",
-        )
-    if login and login.lower() in password.lower():
-        raise InvalidParameterValue("administratorLoginPassword must not contain the login.", code="PasswordTooWeak")
-
-
-def _sku(raw: Any) -> dict[str, str]:
-    sku = require_object(raw, "sku") if raw is not None else {}
-    name, tier = sku.get("name"), sku.get("tier")
-    if not isinstance(name, str) or not isinstance(tier, str):
-        raise InvalidRequest("sku.name and sku.tier are required.")
-    if tier not in TIERS:
-        raise InvalidParameterValue(f"sku.tier '{tier}' is not one of {', '.join(TIERS)}.")
-    require_offered_sku(name, tier)
-    return {"name": name, "tier": tier}
-
-
-def _tags(raw: Any) -> dict[str, str]:
-    if raw is None:
-        return {}
-    tags = require_object(raw, "tags")
-    if len(tags) > 50:
-        raise InvalidParameterValue("A resource can have at most 50 tags.")
-    return {str(k): str(v) for k, v in tags.items()}
-
-
-def _storage(requested: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
-    size = int(requested.get("storageSizeGB") or (current or {}).get("storageSizeGB") or 128)
-    if size not in STORAGE:
-        raise InvalidParameterValue(
-            f"storageSizeGB {size} is not supported. Supported sizes: {', '.join(map(str, STORAGE))}."
-        )
-    if current is not None and size < int(current["storageSizeGB"]):
-        raise InvalidParameterValue("Storage size cannot be reduced.", code="StorageSizeDecreaseNotSupported")
-    tier, iops = STORAGE[size]
-    auto_grow = requested.get("autoGrow") or (current or {}).get("autoGrow") or "Disabled"
-    return {
-        "type": "",
-        "autoGrow": auto_grow,
-        "iops": iops,
-        "storageSizeGB": size,
-        "tier": str(requested.get("tier") or tier),
-    }
-
-
-def _backup(raw: Any, keep: dict[str, Any] | None = None) -> dict[str, Any]:
-    backup = require_object(raw, "backup") if raw else {}
-    keep = keep or {}
-    days = int(backup.get("backupRetentionDays") or keep.get("backupRetentionDays") or 7)
-    if not 7 <= days <= 35:
-        raise InvalidParameterValue("backupRetentionDays must be between 7 and 35.")
-    return {
-        "backupRetentionDays": days,
-        "geoRedundantBackup": backup.get("geoRedundantBackup") or keep.get("geoRedundantBackup") or "Disabled",
-        "earliestRestoreDate": keep.get("earliestRestoreDate") or now_iso(),
-    }
-
-
-def _high_availability(raw: Any, sku: dict[str, str]) -> dict[str, Any]:
-    requested = require_object(raw, "highAvailability") if raw else {}
-    mode = str(requested.get("mode") or "Disabled")
-    if mode not in ("Disabled", "SameZone", "ZoneRedundant"):
-        raise InvalidParameterValue(f"highAvailability.mode '{mode}' is not one of Disabled, SameZone, ZoneRedundant.")
-    if mode != "Disabled" and sku["tier"] == "Burstable":
-        raise InvalidParameterValue(
-            "High availability is not supported for the Burstable tier.", code="HighAvailabilityNotSupported"
-        )
-    if mode == "Disabled":
-        return {"mode": "Disabled", "state": "NotEnabled"}
-    return {
-        "mode": mode,
-        "standbyAvailabilityZone": str(requested.get("standbyAvailabilityZone") or "2"),
-        "state": "Healthy",
-    }
-
-
-def _auth_config(raw: dict[str, Any]) -> dict[str, str]:
-    password_auth = str(raw.get("passwordAuth") or "Enabled")
-    entra_auth = str(raw.get("activeDirectoryAuth") or "Disabled")
-    for value in (password_auth, entra_auth):
-        if value not in ("Enabled", "Disabled"):
-            raise InvalidParameterValue(f"authConfig values must be Enabled or Disabled, not '{value}'.")
-    if password_auth == "Disabled" and entra_auth == "Disabled":  # noqa: S105 - a setting, not a secret
-        raise InvalidParameterValue("At least one authentication method must be enabled.")
-    config = {"activeDirectoryAuth": entra_auth, "passwordAuth": password_auth}
-    if entra_auth == "Enabled":
-        config["tenantId"] = str(raw.get("tenantId") or "")
-    return config
+def _fail_over(record: Record) -> None:
+    """The standby becomes the primary: the server's zone and its standby's swap places."""
+    properties = record.body["properties"]
+    standby = properties["highAvailability"].get("standbyAvailabilityZone")
+    if properties["highAvailability"]["mode"] != "Disabled" and standby:
+        properties["highAvailability"]["standbyAvailabilityZone"] = properties["availabilityZone"]
+        properties["availabilityZone"] = standby

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidRequest, NotFound
-from .capabilities import DEFAULT_SKU, SKUS, require_location
+from .capabilities import DEFAULT_SKU, SKUS, STORAGE_TIERS, TIER_IOPS, ZONES, require_location
 from .context import Context, require_object
 from .ids import SERVER_TYPE, SUBNET_TYPE, VNET_TYPE
-from .servers import DNS_SUFFIX, SERVER_NAME, STORAGE, VERSIONS, Servers
+from .server_rules import DNS_SUFFIX, SERVER_NAME, VERSIONS
+from .servers import Servers
 
 
 class ServiceInfo:
@@ -76,11 +77,13 @@ class ServiceInfo:
                                 {
                                     **enabled,
                                     "storageSizeMb": size * 1024,
-                                    "supportedIops": iops,
-                                    "defaultIopsTier": tier_name,
-                                    "supportedIopsTiers": [{**enabled, "name": tier_name, "iops": iops}],
+                                    "supportedIops": TIER_IOPS[tiers[0]],
+                                    "defaultIopsTier": tiers[0],
+                                    "supportedIopsTiers": [
+                                        {**enabled, "name": name, "iops": TIER_IOPS[name]} for name in tiers
+                                    ],
                                 }
-                                for size, (tier_name, iops) in STORAGE.items()
+                                for size, tiers in STORAGE_TIERS.items()
                             ],
                         }
                     ],
@@ -91,7 +94,7 @@ class ServiceInfo:
                             "vCores": cores,
                             "supportedIops": max_iops,
                             "supportedMemoryPerVcoreMb": memory,
-                            "supportedZones": ["1", "2", "3"],
+                            "supportedZones": list(ZONES),
                             "supportedHaMode": [] if tier == "Burstable" else ["SameZone", "ZoneRedundant"],
                         }
                         for name, cores, memory, max_iops in skus
