@@ -53,6 +53,11 @@ ORDER = [
     "FirewallRulesGet",
     "FirewallRulesListByServer",
     "FirewallRulesDelete",
+    "AdministratorsMicrosoftEntraAdd",
+    "AdministratorsMicrosoftEntraGet",
+    "DatabasesCreate",
+    "DatabasesListByServer",
+    "DatabasesDelete",
     "ServersUpdate",
     "ServersRestartWithFailover",
     "ServersDelete",
@@ -78,6 +83,19 @@ KNOWN_REFUSALS: dict[str, list[tuple[str, str, dict[str, Any] | None]]] = {
         ("PasswordTooWeak", f"'examplepassword' {WEAK_PASSWORD}", STRONG),
     ],
     "ServersUpdate": [("PasswordTooWeak", f"'examplenewpassword' {WEAK_PASSWORD}", STRONG)],
+}
+
+
+EXAMPLE_SERVER = (
+    "/subscriptions/x/resourceGroups/exampleresourcegroup"
+    "/providers/Microsoft.DBforPostgreSQL/flexibleServers/exampleserver"
+)
+# Example -> the writes it presumes were made before it (as a user makes them first): (method, path, body).
+PRESUMED_WRITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    # Microsoft Entra administrators are added to a server with Microsoft Entra authentication on.
+    "AdministratorsMicrosoftEntraAdd": [
+        ("PATCH", EXAMPLE_SERVER, {"properties": {"authConfig": {"activeDirectoryAuth": "Enabled"}}}),
+    ],
 }
 
 
@@ -166,6 +184,10 @@ def test_every_example_request_is_served_as_specified(emulator: EmulatorHandle, 
     replayer.prepare()
     served = []
     for name in ORDER:
+        for method, path, presumed in PRESUMED_WRITES.get(name, []):
+            status, body, headers = replayer.send(method, replayer.localise(path), presumed)
+            assert status == 202, f"{name} presumes {method} {path}: {status} {body}"
+            assert replayer.wait(headers)["status"] == "Succeeded"
         example = examples[name]
         request_body = example.body
         status, body, headers = replayer.replay(example, request_body)
