@@ -34,6 +34,28 @@ class MissingApiVersion(ArmError):
         super().__init__("The api-version query parameter (?api-version=) is required for all requests.")
 
 
+class NoRegisteredProviderFound(ArmError):
+    """Resource Manager's answer to an api-version a resource provider's type does not publish."""
+
+    code = "NoRegisteredProviderFound"
+
+    def __init__(self, location: str, api_version: str, resource_type: str, supported: str, locations: str) -> None:
+        super().__init__(
+            f"No registered resource provider found for location '{location}' and API version '{api_version}' "
+            f"for type '{resource_type}'. The supported api-versions are '{supported}'. "
+            f"The supported locations are '{locations}'."
+        )
+
+
+class InvalidApiVersionParameter(ArmError):
+    """Resource Manager's answer to an api-version its own types (Microsoft.Resources) do not publish."""
+
+    code = "InvalidApiVersionParameter"
+
+    def __init__(self, api_version: str, supported: str) -> None:
+        super().__init__(f"The api-version '{api_version}' is invalid. The supported versions are '{supported}'.")
+
+
 class Unauthorized(ArmError):
     status = 401
 

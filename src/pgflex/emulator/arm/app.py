@@ -14,7 +14,7 @@ import asyncio
 import contextvars
 import json
 import logging
-import time
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -36,9 +36,9 @@ from ..errors import (
 )
 from ..models.backend import Backend
 from ..settings import DEFAULT_TENANT, THROTTLE_SETTINGS
-from . import keyvault, wire
+from . import api_versions, keyvault, older_bodies, wire
 from .auth import ARM_AUDIENCES, Identity, Principal
-from .routes import MethodNotAllowedError, router
+from .routes import MethodNotAllowedError, Route, router
 from .throttle import Throttle, kind_of, subscription_of
 from .wire import Call, Response
 
@@ -192,12 +192,31 @@ class EmulatorApp:
             if path == IDENTITY_PATH:
                 self.stats["identity"] += 1
                 return wire.ok(self.identity.issue(headers.get("x-identity-header"), query.get("resource")))
-            if path == METADATA_PATH and method == "GET":
-                return wire.ok(cloud_metadata(self.base_url))
             if path.startswith(keyvault.PREFIX):
                 return await self._keyvault(method, path, query, headers, receive)
-            # Resource Manager's routes and the admin endpoint (AdminClient asks for Resource Manager's token).
-            principal = self.identity.authenticate(headers.get("authorization"), ARM_AUDIENCES)
+        except ArmError as failure:
+            return wire.error(failure)
+        response = await self._resource_manager(method, path, query, headers, receive, send)
+        return wire.traced(response, headers)
+
+    async def _resource_manager(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        receive: Receive,
+        send: Send,
+    ) -> Response:
+        """Resource Manager's routes, its cloud metadata and the admin endpoint (AdminClient asks for Resource
+        Manager's token)."""
+        try:
+            if path == METADATA_PATH and method == "GET":
+                return wire.ok(cloud_metadata(self.base_url))
+            try:
+                principal = self.identity.authenticate(headers.get("authorization"), ARM_AUDIENCES)
+            except Unauthorized as failure:
+                return wire.challenge(failure, self._tenant_of(path), header_missing=not headers.get("authorization"))
             if path.startswith(ADMIN_PREFIX):
                 body = _parse_json(await _read_body(receive, headers))
                 return self._admin(method, path[len(ADMIN_PREFIX) :], query, body)
@@ -209,6 +228,18 @@ class EmulatorApp:
             response.body = None  # HEAD answers carry headers only
         self.recorder.write(call, response)
         return response
+
+    def _tenant_of(self, path: str) -> str:
+        """The tenant of the subscription a path names (Resource Manager's challenge names it), else the default."""
+        subscription = subscription_of(path)
+        try:
+            return (
+                str(self.backend.resource_groups.get_subscription(subscription)["tenantId"])
+                if subscription
+                else DEFAULT_TENANT
+            )
+        except ArmError:
+            return DEFAULT_TENANT
 
     async def _keyvault(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], receive: Receive
@@ -277,14 +308,32 @@ class EmulatorApp:
         call.params = params
         if not call.api_version:
             raise MissingApiVersion()
+        target = api_versions.target_of(call.method, call.path)
+        api_versions.require_supported(target, call.api_version, lambda _: self._location_of(call, target))
+        return older_bodies.reshape(target, call.api_version, self._run(route, call))
+
+    def _run(self, route: Route, call: Call) -> Response:
         tuning = self.backend.tuning
         if call.method == "GET":
             return route.handler(self.backend, call)
-        if "server" in params and tuning.chance(tuning.rate_server_busy):
+        if "server" in call.params and tuning.chance(tuning.rate_server_busy):
             self.stats["faults.server_busy"] += 1
-            raise ServerBusy(params["server"])
+            raise ServerBusy(call.params["server"])
         with self.backend.mutation():
             return route.handler(self.backend, call)
+
+    def _location_of(self, call: Call, target: api_versions.Target) -> str:
+        """The location Resource Manager names when refusing an api-version: the path's, a created resource's,
+        else its resource group's; none for what has no location (a subscription-wide list)."""
+        location = target.location
+        if location is None and call.method == "PUT" and isinstance(call.body, dict):
+            location = call.body.get("location") if isinstance(call.body.get("location"), str) else None
+        if location is None and target.subscription and target.resource_group:
+            try:
+                location = str(self.backend.resource_groups.get(target.subscription, target.resource_group)["location"])
+            except ArmError:
+                location = None
+        return (location or "").replace(" ", "").lower()
 
     def _admin(self, method: str, path: str, query: dict[str, str], body: Any) -> Response:
         tuning = self.backend.tuning
@@ -368,7 +417,8 @@ async def _send(send: Send, response: Response) -> None:
     payload = response.encoded()
     headers = [(b"content-type", b"application/json; charset=utf-8")] if payload else []
     headers.append((b"content-length", str(len(payload)).encode()))
-    headers.append((b"x-ms-request-id", str(time.time_ns()).encode()))
+    if "x-ms-request-id" not in response.headers:
+        headers.append((b"x-ms-request-id", str(uuid.uuid4()).encode()))
     headers.extend((k.encode(), v.encode()) for k, v in response.headers.items())
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from ..errors import ArmError, TooManyRequests
+from ..errors import ArmError, TooManyRequests, Unauthorized
 from ..models.context import Accepted, Written
 
 POSTGRES_PROVIDER = "Microsoft.DBforPostgreSQL"
+# The Resource Manager region named in x-ms-routing-request-id (assumed: the emulator's default location's).
+ROUTING_REGION = "WESTEUROPE"
+# Where Resource Manager's 401 challenge sends a client for a token (followed by the tenant).
+AUTHORIZATION_URI = "https://login.windows.net/"
 
 
 @dataclass
@@ -58,6 +65,40 @@ def error(failure: ArmError) -> Response:
     if isinstance(failure, TooManyRequests):
         headers["Retry-After"] = str(failure.retry_after)
     return Response(failure.status, {"error": {"code": failure.code, "message": failure.message}}, headers)
+
+
+def traced(response: Response, request_headers: Mapping[str, str]) -> Response:
+    """``response`` with Resource Manager's tracing headers: a new request id (a GUID), the caller's correlation id
+    (a new GUID when it sent none), the routing id (region, time, correlation id) and, when the caller asked with
+    ``x-ms-return-client-request-id: true``, its ``x-ms-client-request-id`` back."""
+    correlation = request_headers.get("x-ms-correlation-request-id", "").strip() or str(uuid.uuid4())
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    response.headers.update(
+        {
+            "x-ms-request-id": str(uuid.uuid4()),
+            "x-ms-correlation-request-id": correlation,
+            "x-ms-routing-request-id": f"{ROUTING_REGION}:{stamp}:{correlation}",
+        }
+    )
+    client_request_id = request_headers.get("x-ms-client-request-id")
+    if client_request_id and request_headers.get("x-ms-return-client-request-id", "").lower() == "true":
+        response.headers["x-ms-client-request-id"] = client_request_id
+    return response
+
+
+def challenge(failure: Unauthorized, tenant: str, *, header_missing: bool) -> Response:
+    """Resource Manager's 401: the error envelope and a ``WWW-Authenticate`` challenge naming the tenant's
+    authority (clients such as azure-identity's tenant discovery read the tenant from it)."""
+    reason = (
+        "The authentication failed because of missing 'Authorization' header."
+        if header_missing
+        else "The access token is invalid."
+    )
+    response = error(failure)
+    response.headers["WWW-Authenticate"] = (
+        f'Bearer authorization_uri="{AUTHORIZATION_URI}{tenant}", error="invalid_token", error_description="{reason}"'
+    )
+    return response
 
 
 def paged(call: Call, items: list[dict[str, Any]], page_size: int) -> Response:
