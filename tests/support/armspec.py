@@ -33,6 +33,15 @@ Schema = dict[str, Any]
 SPECS_ENV_VAR: Final = "PGFLEX_SPECS_DIR"
 PG_SPEC_DIR: Final = "specification/postgresql/resource-manager/Microsoft.DBforPostgreSQL/stable/2025-08-01"
 PG_PRIMARY_FILE: Final = "openapi.json"
+# Older PostgreSQL api-versions vendored with their own spec (folder, primary file): a response to a request at
+# such a version is checked against it (see ArmSpec.for_api_version), with objects open, since the emulator's
+# bodies keep the fields newer versions added, which older clients ignore.
+OLDER_PG_SPECS: Final = {
+    "2021-06-01": (
+        "specification/postgresql/resource-manager/Microsoft.DBforPostgreSQL/stable/2021-06-01",
+        "postgresql.json",
+    ),
+}
 _EXAMPLE_DIRS: Final = ("specification/network", "specification/privatedns")
 _HTTP_METHODS: Final = ("get", "put", "post", "patch", "delete", "head")
 _JSON_TYPES: Final = frozenset({"object", "array", "string", "integer", "number", "boolean", "null"})
@@ -691,15 +700,22 @@ def _short(message: str) -> str:
 class ArmSpec:
     """The vendored specs, loaded once: operations, converted schemas, example shapes and requests."""
 
-    def __init__(self, specs_dir: Path | None = None, *, closed_objects: bool = True) -> None:
+    def __init__(
+        self,
+        specs_dir: Path | None = None,
+        *,
+        closed_objects: bool = True,
+        pg_spec: tuple[str, str] = (PG_SPEC_DIR, PG_PRIMARY_FILE),
+    ) -> None:
         self.specs_dir = (specs_dir or default_specs_dir()).resolve()
-        self.pg_dir = self.specs_dir / PG_SPEC_DIR
-        if not (self.pg_dir / PG_PRIMARY_FILE).is_file():
+        self.pg_dir = self.specs_dir / pg_spec[0]
+        self._pg_primary = pg_spec[1]
+        if not (self.pg_dir / self._pg_primary).is_file():
             raise FileNotFoundError(f"no PostgreSQL spec at {self.pg_dir} (set {SPECS_ENV_VAR})")
         self._files = _JsonFiles()
         self._converter = _SchemaConverter(self._files, self.specs_dir, closed=closed_objects)
         error_ref = "../../../../../common-types/resource-management/v6/types.json#/definitions/ErrorResponse"
-        self._error_schema = self._converter.convert({"$ref": error_ref}, self.pg_dir / PG_PRIMARY_FILE)
+        self._error_schema = self._converter.convert({"$ref": error_ref}, self.pg_dir / self._pg_primary)
         self._other_examples = self._find_other_examples()
         pg_operations = self._load_postgresql()
         self.operations: tuple[Operation, ...] = (
@@ -717,6 +733,12 @@ class ArmSpec:
     def load(specs_dir: Path | None = None) -> ArmSpec:
         """A shared instance per specs folder (loading converts the whole PostgreSQL spec once)."""
         return _cached_spec((specs_dir or default_specs_dir()).resolve())
+
+    def for_api_version(self, api_version: str) -> ArmSpec:
+        """The spec that defines responses to requests at ``api_version``: an older PostgreSQL version's own
+        (OLDER_PG_SPECS), else this one."""
+        older = OLDER_PG_SPECS.get(api_version.lower())
+        return self if older is None else _cached_older_spec(self.specs_dir, older)
 
     # ---- lookup ------------------------------------------------------------------------------------
 
@@ -834,7 +856,7 @@ class ArmSpec:
     # ---- loading: PostgreSQL -----------------------------------------------------------------------
 
     def _load_postgresql(self) -> list[Operation]:
-        primary = self.pg_dir / PG_PRIMARY_FILE
+        primary = self.pg_dir / self._pg_primary
         files = [primary, *sorted(f for f in self.pg_dir.glob("*.json") if f != primary)]
         examples: dict[tuple[str, str], list[Path]] = {}
         for file in files:
@@ -1015,6 +1037,11 @@ class ArmSpec:
 @functools.cache
 def _cached_spec(specs_dir: Path) -> ArmSpec:
     return ArmSpec(specs_dir)
+
+
+@functools.cache
+def _cached_older_spec(specs_dir: Path, pg_spec: tuple[str, str]) -> ArmSpec:
+    return ArmSpec(specs_dir, closed_objects=False, pg_spec=pg_spec)
 
 
 def _template_key(template: str) -> str:

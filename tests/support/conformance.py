@@ -13,7 +13,10 @@ def assert_conforming(handle: EmulatorHandle, spec: ArmSpec) -> None:
     problems = []
     for line in handle.new_record_lines():
         entry = json.loads(line)
-        for problem in spec.validate_response(
+        checked = spec.for_api_version(str(entry.get("query", {}).get("api-version", "")))
+        if checked is not spec and checked.match(entry["method"], entry["path"]) is None:
+            checked = spec  # an operation the older version's vendored files lack: checked against the newest
+        for problem in checked.validate_response(
             entry["method"],
             entry["path"],
             entry["status"],
