@@ -95,8 +95,10 @@ def require_supported(target: Target, api_version: str, location_of: Callable[[T
     if provider.refusal == InvalidApiVersionParameter.code:
         # Newest first, without spaces, as Resource Manager words it.
         raise InvalidApiVersionParameter(api_version, ",".join(reversed(provider.versions)))
+    # A provider registered only in 'global' (private DNS) is routed there, wherever its resource group is.
+    location = "global" if provider.locations == ("global",) else location_of(target)
     raise NoRegisteredProviderFound(
-        location_of(target),
+        location,
         api_version,
         target.resource_type,
         ", ".join(provider.versions),
