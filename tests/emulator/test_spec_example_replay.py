@@ -63,6 +63,10 @@ ORDER = [
     "ServersDelete",
 ]
 
+# The groups and networks the examples presume are written at versions their providers publish (Resource Manager
+# refuses a PostgreSQL version there).
+RESOURCES_VERSION = "2025-04-01"
+NETWORK_VERSION = "2025-05-01"
 STRONG_PASSWORD = "Replay-Passw0rd!"
 
 WEAK_PASSWORD = "has one character class; the service requires three"
@@ -140,7 +144,10 @@ class Replayer:
         """Resource groups and the networks the examples presume."""
         for group in ("exampleresourcegroup", "rg1", "subnet-test", "resourceGroup1", "virtualNetworkResourceGroup"):
             status, _, _ = self.send(
-                "PUT", self.localise(f"/subscriptions/x/resourceGroups/{group}"), {"location": "eastus"}
+                "PUT",
+                self.localise(f"/subscriptions/x/resourceGroups/{group}"),
+                {"location": "eastus"},
+                RESOURCES_VERSION,
             )
             assert status in (200, 201)
         delegated = {"name": "pg", "properties": {"serviceName": "Microsoft.DBforPostgreSQL/flexibleServers"}}
@@ -153,7 +160,10 @@ class Replayer:
                 f"/subscriptions/x/resourceGroups/{group}/providers/Microsoft.Network/virtualNetworks/{vnet}"
             )
             status, _, _ = self.send(
-                "PUT", base, {"location": "eastus", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/8"]}}}
+                "PUT",
+                base,
+                {"location": "eastus", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/8"]}}},
+                NETWORK_VERSION,
             )
             assert status in (200, 201)
             if subnet:
@@ -161,6 +171,7 @@ class Replayer:
                     "PUT",
                     f"{base}/subnets/{subnet}",
                     {"properties": {"addressPrefix": "10.250.0.0/24", "delegations": [delegated]}},
+                    NETWORK_VERSION,
                 )
                 assert status in (200, 201)
 
