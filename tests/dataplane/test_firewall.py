@@ -31,12 +31,6 @@ def test_rules_admit_and_refuse(server: Server) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_private_access_admits_loopback_without_rules(server: Server) -> None:
-    server.dataplane.apply_firewall(server.name, [], public_access=False)
-    with server.connect() as conn:
-        assert conn.execute("SELECT 1").fetchone() == (1,)
-
-
 def test_firewall_does_not_weaken_tls_requirement(server: Server) -> None:
     server.dataplane.apply_firewall(server.name, [("0.0.0.0", "255.255.255.255")], public_access=True)  # noqa: S104
     with pytest.raises(psycopg.OperationalError, match="no encryption"):

@@ -8,10 +8,12 @@ from pgflex.emulator.dataplane.databases import Database
 from pgflex.emulator.dataplane.entra import EntraAdministrator
 from pgflex.emulator.dataplane.manager import DataPlane
 from pgflex.emulator.dataplane.placement import Endpoint, PrivateNetwork, namespace_prefix
+from pgflex.emulator.dataplane.watchdog import WATCHDOG_INTERVAL_S, ServerHealth
 
 __all__ = [
     "ALLOW_LIST_MESSAGE",
     "AZURE_SSL_CIPHERS",
+    "WATCHDOG_INTERVAL_S",
     "DataPlane",
     "DataPlaneError",
     "DataPlaneUnavailable",
@@ -20,6 +22,7 @@ __all__ = [
     "EntraAdministrator",
     "PostgresInstall",
     "PrivateNetwork",
+    "ServerHealth",
     "discover_installs",
     "namespace_prefix",
 ]

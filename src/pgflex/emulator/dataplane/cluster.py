@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import pwd
+import re
 import shutil
 import socket
 import stat
@@ -37,13 +38,19 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 60
 _SOCKET_NAME_RESERVE = len("/.s.PGSQL.65535.lock")
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes; keep a margin
+_FATAL = re.compile(r"\b(FATAL|PANIC):")
 TEMPLATE_SOCKET_PORT = 5432  # the template listens on no TCP port; this only names its socket
 # The whole environment of initdb, pg_ctl and postgres, with LC_ALL=C.UTF-8 (TZ: initdb's default time zone).
 POSTGRES_ENVIRONMENT = ("PATH", "TZ")
 
 
 class DataPlaneError(RuntimeError):
-    """A PostgreSQL program failed; the message carries the relevant log lines (never secrets)."""
+    """A PostgreSQL program failed. The message is one line, fit for an API error: it names the log to read,
+    never the program's output or the server's log (those go to the emulator's log and the server's folder)."""
+
+
+class PortTaken(DataPlaneError):
+    """PostgreSQL could not bind its TCP port: another program took it since the port was chosen."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,9 @@ class RunAs:
         )
         if result.returncode != 0:
             program = Path(str(args[0])).name
-            raise DataPlaneError(f"{program} {args[1]} failed: {(result.stdout + result.stderr).strip()[-2000:]}")
+            output = " | ".join(line for line in (result.stdout + result.stderr).splitlines() if line.strip())
+            log.warning("%s %s failed (exit status %s): %s", program, args[1], result.returncode, output[-2000:])
+            raise DataPlaneError(f"{program} {args[1]} failed (exit status {result.returncode})")
         return result.stdout
 
 
@@ -159,6 +168,15 @@ def _process_is_postgres(pid: int) -> bool:
     name, _, rest = stat_fields.partition("(")[2].rpartition(")")
     state = rest.split()[0] if rest.split() else "X"
     return name.startswith(("postgres", "postmaster")) and state not in ("Z", "X")
+
+
+def postmaster_pid(data: Path) -> int | None:
+    """The postmaster's pid when it is alive (a pid file alone proves nothing after a crash); reads files only."""
+    try:
+        pid = int((data / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+    return pid if _process_is_postgres(pid) else None
 
 
 class Cluster:
@@ -211,12 +229,7 @@ class Cluster:
     # --- process control ------------------------------------------------------------------------------------
 
     def running_pid(self) -> int | None:
-        """The postmaster's pid when it is alive (a pid file alone proves nothing after a crash)."""
-        try:
-            pid = int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
-        except (OSError, ValueError):
-            return None
-        return pid if _process_is_postgres(pid) else None
+        return postmaster_pid(self.data)
 
     def is_running(self) -> bool:
         return self.running_pid() is not None
@@ -229,10 +242,12 @@ class Cluster:
             lock.unlink(missing_ok=True)
 
     def start(self) -> None:
+        """Start and wait until it accepts connections; a failure is one line naming the log (see DataPlaneError)."""
         if self.is_running():
             return
         self._clear_stale_lock_files()
         self.run_as.make_dir(self.log_file.parent)
+        log_offset = self._log_size()
         try:
             self.run_as.run(
                 [
@@ -252,8 +267,13 @@ class Cluster:
                 cwd=self.data.parent,
                 timeout=START_TIMEOUT_S + 10,
             )
-        except DataPlaneError as exc:
-            raise DataPlaneError(f"{exc}\n--- server log ---\n{self.log_tail()}") from exc
+        except (DataPlaneError, subprocess.TimeoutExpired) as exc:
+            written = self._log_since(log_offset)
+            reasons = [line for line in written if _FATAL.search(line)] or written[-1:] or ["(nothing logged)"]
+            log.warning("PostgreSQL in %s did not start: %s", self.data, reasons[-1].strip())
+            error = PortTaken if any("could not bind" in line for line in written) else DataPlaneError
+            server = self.data.parent.name
+            raise error(f"PostgreSQL of server {server!r} did not start; its log: {self.log_file}") from exc
 
     def stop(self, mode: str = "fast") -> None:
         if not self.is_running():
@@ -265,11 +285,20 @@ class Cluster:
             log.warning("pg_ctl stop -m %s failed for %s; stopping immediately", mode, self.data)
             self.run_as.run([*args, "-m", "immediate"], cwd=self.data.parent)
 
-    def log_tail(self, lines: int = 30) -> str:
+    def _log_size(self) -> int:
         try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+            return self.log_file.stat().st_size
         except OSError:
-            return "(no log)"
+            return 0
+
+    def _log_since(self, offset: int) -> list[str]:
+        """The lines PostgreSQL logged since ``offset`` (the log grows with every start)."""
+        try:
+            with self.log_file.open("rb") as handle:
+                handle.seek(offset)
+                return handle.read().decode(errors="replace").splitlines()
+        except OSError:
+            return []
 
     # --- SQL as the superuser over the private socket -------------------------------------------------------
 

@@ -22,43 +22,45 @@ those roles are refused.
 Every public method is synchronous and serialised per server name, so calls for different servers
 may run in parallel threads. PostgreSQL processes outlive the emulator process: a new ``DataPlane``
 on the same root adopts running servers and restarts dead ones (stale lock files are cleared).
+
+A server that should run (started, restarted or provisioned, not stopped since) and whose PostgreSQL died is
+started again by the watchdog (watchdog.py, once :meth:`DataPlane.start_watchdog` is called); :meth:`health`
+tells, without waiting on any lock, whether each server runs, is down or is stopped. A failed start raises a
+one-line :class:`DataPlaneError` naming the server's log; the next change, start or restart tries again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
-import shutil
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cryptography import x509
-
 from pgflex.emulator import netns
 from pgflex.emulator.dataplane import config, databases, roles
-from pgflex.emulator.dataplane.binaries import PostgresInstall, choose_install, discover_installs
+from pgflex.emulator.dataplane.binaries import choose_install, discover_installs
 from pgflex.emulator.dataplane.cluster import (
     Cluster,
     DataPlaneError,
+    PortTaken,
     RunAs,
     copy_data_dir,
     port_is_free,
-    private_socket_dir,
 )
 from pgflex.emulator.dataplane.databases import Database
-from pgflex.emulator.dataplane.entra import PRINCIPAL_TYPES, EntraAdministrator, EntraSettings, TokenVerifier
+from pgflex.emulator.dataplane.entra import EntraAdministrator, EntraSettings, TokenVerifier
+from pgflex.emulator.dataplane.files import ServerFiles
 from pgflex.emulator.dataplane.gate import EntraGate
 from pgflex.emulator.dataplane.placement import Endpoint, Placement, PrivateNetwork
 from pgflex.emulator.dataplane.records import RecordStore, ServerRecord, is_server_name
 from pgflex.emulator.dataplane.templates import Templates
+from pgflex.emulator.dataplane.watchdog import WATCHDOG_INTERVAL_S, ServerHealth, Watchdog
 from pgflex.emulator.pki import CertificateAuthority
 
 log = logging.getLogger(__name__)
 
-_CERT_RENEW_BEFORE = dt.timedelta(days=30)
 _START_ATTEMPTS = 3
 
 
@@ -89,6 +91,16 @@ class DataPlane:
         self._server_locks: dict[str, threading.RLock] = {}
         self._placement = Placement(self.root, [record.port for record in self._records.all()])
         self._gate: EntraGate | None = None
+        self._files = ServerFiles(
+            self._installs,
+            self._records,
+            self._templates,
+            self._placement,
+            self._run_as,
+            ca,
+            lambda: self._gate.port if self._gate else None,
+        )
+        self._watchdog: Watchdog | None = None
         if token_verifier is not None:
             self._gate = EntraGate(self.root / "entra-ldap.json", token_verifier, self._entra_settings, is_server_name)
             self._adopt_entra_logins()
@@ -120,31 +132,34 @@ class DataPlane:
         with self._lock(name):
             record = self._records.load(name)
             if record is not None and record.provisioned:
-                self._start(record)
+                self._bring_up(record)
                 if admin_login:
                     self.set_admin_password(name, admin_login, admin_password)
                 self.apply_parameters(name, parameters)
                 return self._placement.endpoint(self._require(name))
-            self._wipe(name)
+            self._files.wipe(name)
             return self._create(name, fqdn, version, admin_login, admin_password, parameters, network)
 
     def start(self, name: str) -> Endpoint:
         with self._lock(name):
             record = self._require(name)
-            self._start(record)
+            self._bring_up(record)
             return self._placement.endpoint(record)
 
     def stop(self, name: str) -> None:
+        """Stop it until the next start (the watchdog leaves a stopped server alone)."""
         with self._lock(name):
             record = self._records.load(name)
             if record is not None:
+                record.running = False
+                self._records.save(record)
                 self._cluster(record).stop()
 
     def restart(self, name: str) -> None:
         with self._lock(name):
             record = self._require(name)
             self._cluster(record).stop()
-            self._start(record)
+            self._bring_up(record)
 
     def delete(self, name: str) -> None:
         with self._lock(name):
@@ -153,7 +168,7 @@ class DataPlane:
             if record is not None:
                 self._cluster(record).stop(mode="immediate")
                 self._placement.release_port(record.port)
-            self._wipe(name)
+            self._files.wipe(name)
             if record is not None:
                 self._placement.leave_namespace(record, self._records.all, self._gate)
             log.info("deleted server %s (%s)", name, folder)
@@ -174,8 +189,8 @@ class DataPlane:
             record = self._require_created(name)
             record.parameters = {str(k): str(v) for k, v in parameters.items()}
             self._records.save(record)
-            self._write_settings(record)
-            self._reload_if_running(record)
+            self._files.write_settings(record)
+            self._follow(record)
 
     def pending_restart(self, name: str) -> set[str]:
         with self._lock(name):
@@ -188,11 +203,16 @@ class DataPlane:
         config.firewall_networks(rules, public_access)  # validate before writing anything
         with self._lock(name):
             record = self._require_created(name)
+            address = self._placement.listen_address(record)
             record.firewall = [(start, end) for start, end in rules]
             record.public_access = public_access
             self._records.save(record)
-            self._write_hba(record)
-            self._reload_if_running(record)
+            self._files.write_hba(record)
+            if self._placement.listen_address(record) != address:
+                # Public access turned on or off without a virtual network: listen_addresses changes at a start.
+                self._files.write_emulator_conf(record)
+                self._cluster(record).stop()
+            self._follow(record)
 
     def set_authentication(
         self, name: str, *, password_enabled: bool, entra_enabled: bool, tenant_id: str | None
@@ -205,20 +225,20 @@ class DataPlane:
             record = self._require_created(name)
             record.password_auth, record.entra_auth, record.tenant_id = password_enabled, entra_enabled, tenant_id or ""
             self._records.save(record)
-            self._write_hba(record)
-            self._reload_if_running(record)
+            self._files.write_hba(record)
+            self._follow(record)
 
     def set_entra_administrators(self, name: str, administrators: Sequence[EntraAdministrator]) -> None:
         """The full set: each has a login role with the administrator's privileges; removed ones lose theirs."""
-        _check_administrators(administrators)
+        roles.check_administrators(administrators)
         with self._lock(name):
             record = self._require_created(name)
             with self._running(record) as cluster:
                 roles.reconcile_entra_roles(cluster, administrators, record.admin_login)
             record.entra_administrators = list(administrators)
             self._records.save(record)
-            self._write_hba(record)
-            self._reload_if_running(record)
+            self._files.write_hba(record)
+            self._follow(record)
 
     def create_database(self, name: str, database: str, *, charset: str, collation: str) -> None:
         """Create it unless it exists (then nothing changes); ValueError when charset or collation cannot be had."""
@@ -262,8 +282,35 @@ class DataPlane:
         with self._lock(name):
             return str(self._require(name).major)
 
+    def minor_version(self, name: str) -> str:
+        """The minor version of the PostgreSQL the server runs, as Azure's minorVersion says it ("14" for 15.14)."""
+        with self._lock(name):
+            version = choose_install(self._installs, str(self._require(name).major)).version
+        minor = version.partition(".")[2].split(".")[0]
+        return minor if minor.isdigit() else "0"
+
+    def health(self, name: str) -> ServerHealth | None:
+        """Whether PostgreSQL runs, is down (should run and does not) or is stopped, and whether it listens on
+        TCP at all. Reads files only, never waits on a server's lock: fit for status reads. None: unknown."""
+        return self._files.health(name)
+
+    def health_report(self) -> dict[str, dict[str, object]]:
+        """:meth:`health` of every server, by name."""
+        report = {record.name: self.health(record.name) for record in self._records.all()}
+        return {name: health.as_dict() for name, health in report.items() if health is not None}
+
+    def start_watchdog(self, interval: float = WATCHDOG_INTERVAL_S) -> None:
+        """Bring back servers whose PostgreSQL died (see watchdog.py); one watchdog per root, so only the
+        emulator's own data plane calls this, never a second DataPlane opened on the same root."""
+        if self._watchdog is None:
+            self._watchdog = Watchdog(self._healable, self._is_dead, self._heal, interval)
+
     def shutdown_all(self) -> None:
-        """Stop every server and the Entra login responder: the data plane's last call."""
+        """Stop every server and the Entra login responder: the data plane's last call. The next emulator
+        process starts the servers its state says are running."""
+        if self._watchdog is not None:
+            self._watchdog.close()
+            self._watchdog = None
         names = [record.name for record in self._records.all()]
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(self.stop, names))
@@ -298,9 +345,9 @@ class DataPlane:
             copy_data_dir(self._templates.template_data(install), folder / "data")
         else:
             self._templates.build_cluster(folder, install)
-        self._issue_certificate(record)
-        self._write_settings(record)
-        self._start(record)
+        self._files.issue_certificate(record)
+        self._files.write_settings(record)
+        self._bring_up(record)
         if admin_login:
             roles.upsert_admin(self._cluster(record), admin_login, admin_password)
         record.admin_login = admin_login
@@ -308,68 +355,105 @@ class DataPlane:
         self._records.save(record)
         return self._placement.endpoint(record)
 
-    def _issue_certificate(self, record: ServerRecord) -> None:
-        tls = self._run_as.make_dir(self._records.server_dir(record.name) / "tls")
-        issued = self.ca.issue_server_certificate([record.fqdn], tls, "server")
-        self._run_as.own(issued.cert_path)
-        self._run_as.own(issued.key_path)  # PostgreSQL insists its key is 0600 and its own
-
-    def _certificate_needs_renewal(self, record: ServerRecord) -> bool:
-        cert_path = self._records.server_dir(record.name) / "tls" / "server.crt"
-        if not cert_path.exists() or not (cert_path.parent / "server.key").exists():
-            return True
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        return cert.not_valid_after_utc - dt.datetime.now(dt.UTC) < _CERT_RENEW_BEFORE
-
     # --- running --------------------------------------------------------------------------------------------
 
     def _start(self, record: ServerRecord) -> None:
-        """Start unless running; choose a new port when ours was taken meanwhile (the record keeps it)."""
+        """Start unless running; choose a new port when ours was taken meanwhile (the record keeps it).
+
+        A failure rewrites the emulator's files (:meth:`ServerFiles.repair`) before it is raised."""
         cluster = self._cluster(record)
         if cluster.is_running():
             return
-        if self._certificate_needs_renewal(record):
-            self._issue_certificate(record)
-        if self._placement.in_namespace(record):
-            self._start_in_namespace(record)
-            return
-        for attempt in range(1, _START_ATTEMPTS + 1):
-            if not port_is_free(record.port):
-                self._placement.release_port(record.port)
-                record.port = self._placement.reserve_port()
-                self._records.save(record)
-            self._write_emulator_conf(record)
-            try:
-                self._cluster(record).start()
+        try:
+            if self._files.certificate_needs_renewal(record):
+                self._files.issue_certificate(record)
+            if self._placement.in_namespace(record):
+                self._start_in_namespace(record)
                 return
-            except DataPlaneError as exc:
-                if "could not bind" not in str(exc) or attempt == _START_ATTEMPTS:
-                    raise
-                log.info("port %s of %s was taken; trying another", record.port, record.name)
+            for attempt in range(1, _START_ATTEMPTS + 1):
+                if not port_is_free(record.port):
+                    self._placement.release_port(record.port)
+                    record.port = self._placement.reserve_port()
+                    self._records.save(record)
+                self._files.write_emulator_conf(record)
+                try:
+                    self._cluster(record).start()
+                    return
+                except PortTaken:
+                    if attempt == _START_ATTEMPTS:
+                        raise
+                    log.info("port %s of %s was taken; trying another", record.port, record.name)
+        except DataPlaneError:
+            try:
+                self._files.repair(record)
+            except Exception:  # the start's own error is the one to report
+                log.exception("server %s: its settings files could not be rewritten", record.name)
+            raise
+
+    def _bring_up(self, record: ServerRecord) -> None:
+        """Start it because an operation asks: it should run from now on, and whether that start failed is
+        kept (the watchdog leaves a failed one to the next operation)."""
+        record.running = True
+        try:
+            self._start(record)
+        except Exception:
+            record.start_failed = True
+            self._records.save(record)
+            raise
+        record.start_failed = False
+        self._records.save(record)
 
     @contextlib.contextmanager
     def _running(self, record: ServerRecord) -> Iterator[Cluster]:
-        """The server's cluster, started for the block if it was stopped (and stopped again after)."""
+        """The server's cluster, started for the block if it was not running (and stopped again after, unless
+        it should run: a server that died or failed to start is brought back)."""
         cluster = self._cluster(record)
         was_running = cluster.is_running()
         if not was_running:
-            self._start(record)
+            self._bring_up(record) if record.running else self._start(record)
         try:
             yield cluster
         finally:
-            if not was_running:
+            if not was_running and not record.running:
                 cluster.stop()
 
     def _start_in_namespace(self, record: ServerRecord) -> None:
         """pg_ctl runs from a thread inside the namespace, so the postmaster and its backends live there."""
         self._placement.enter_namespace(record, self._gate)
-        self._write_emulator_conf(record)
+        self._files.write_emulator_conf(record)
         netns.call_inside(record.namespace, self._cluster(record).start)
 
     def _reload_if_running(self, record: ServerRecord) -> None:
         cluster = self._cluster(record)
         if cluster.is_running():
             cluster.reload()
+
+    def _follow(self, record: ServerRecord) -> None:
+        """After a change of its files: a running server reloads them; one that should run and does not (it
+        died, or its last start failed) is started with them, so the next valid change brings it back."""
+        cluster = self._cluster(record)
+        if cluster.is_running():
+            cluster.reload()
+        elif record.running:
+            self._bring_up(record)
+
+    # --- the watchdog ---------------------------------------------------------------------------------------
+
+    def _healable(self) -> list[str]:
+        return [r.name for r in self._records.all() if r.provisioned and r.running and not r.start_failed]
+
+    def _is_dead(self, name: str) -> bool:
+        health = self.health(name)
+        return health is not None and health.state == "down"
+
+    def _heal(self, name: str) -> None:
+        with self._lock(name):
+            record = self._records.load(name)
+            if record is None or not (record.provisioned and record.running) or record.start_failed:
+                return
+            if not self._cluster(record).is_running():
+                log.warning("server %s: PostgreSQL was not running; starting it again", name)
+                self._start(record)
 
     # --- Microsoft Entra logins -----------------------------------------------------------------------------
 
@@ -387,67 +471,13 @@ class DataPlane:
                 self._gate.serve_namespace(record.namespace)
             if self._gate.port_changed and record.entra_roles():
                 with self._lock(record.name):
-                    self._write_hba(record)
+                    self._files.write_hba(record)
                     self._reload_if_running(record)
-
-    # --- configuration files --------------------------------------------------------------------------------
-
-    def _write_settings(self, record: ServerRecord) -> None:
-        """azure.conf from the parameters, pg_hba.conf (require_secure_transport decides TLS-only) and pg_ident.conf."""
-        install = choose_install(self._installs, str(record.major))
-        pkglibdir = self._pkglibdir(install)
-        catalogue = self._templates.settings(install.major)
-        text, skipped = config.render_azure_conf(record.parameters, catalogue, pkglibdir)
-        if skipped:
-            log.info("server %s: parameters not written to postgresql: %s", record.name, ", ".join(skipped))
-        cluster = self._cluster(record)
-        cluster.write_file("azure.conf", text)
-        self._write_hba(record)
-        cluster.write_file("pg_ident.conf", config.render_ident([self._run_as.emulator_user]))
-
-    def _write_hba(self, record: ServerRecord) -> None:
-        """pg_hba.conf from the firewall, require_secure_transport and the authentication settings."""
-        networks = config.firewall_networks(
-            record.firewall, record.public_access, isolated=self._placement.in_namespace(record)
-        )
-        entra = config.EntraHba(record.entra_roles(), record.name, self._gate.port if self._gate else None)
-        text = config.render_hba(networks, self._require_tls(record), password_auth=record.password_auth, entra=entra)
-        self._cluster(record).write_file("pg_hba.conf", text)
-
-    def _write_emulator_conf(self, record: ServerRecord) -> None:
-        folder = self._records.server_dir(record.name)
-        text = config.render_emulator_conf(
-            port=record.port,
-            socket_dir=private_socket_dir(folder / "run", self._run_as),
-            cert_file=folder / "tls" / "server.crt",
-            key_file=folder / "tls" / "server.key",
-            cluster_name=record.name,
-            listen_address=self._placement.listen_address(record),
-        )
-        self._cluster(record).write_file("emulator.conf", text)
-
-    @staticmethod
-    def _require_tls(record: ServerRecord) -> bool:
-        lowered = {k.strip().lower(): v for k, v in record.parameters.items()}
-        return config.is_on(lowered.get(config.REQUIRE_SECURE_TRANSPORT, "on"))
-
-    @staticmethod
-    def _pkglibdir(install: PostgresInstall) -> Path:
-        return install.bindir.parent / "lib"
 
     # --- bookkeeping ----------------------------------------------------------------------------------------
 
     def _cluster(self, record: ServerRecord) -> Cluster:
-        install = choose_install(self._installs, str(record.major))
-        folder = self._records.server_dir(record.name)
-        return Cluster(
-            folder / "data",
-            socket_dir=private_socket_dir(folder / "run", self._run_as),
-            port=record.port,
-            postgres=self._templates.shadow(install).postgres,
-            install=install,
-            run_as=self._run_as,
-        )
+        return self._files.cluster(record)
 
     def _require_created(self, name: str) -> ServerRecord:
         record = self._records.load(name)
@@ -461,35 +491,6 @@ class DataPlane:
             raise DataPlaneError(f"server {name!r} was never fully provisioned; provision it again")
         return record
 
-    def _wipe(self, name: str) -> None:
-        """Remove a server's files, stopping whatever PostgreSQL still runs there (e.g. after a crash)."""
-        folder = self._records.server_dir(name)
-        if (folder / "data" / "postmaster.pid").exists():
-            install = self._installs[0]
-            Cluster(
-                folder / "data",
-                socket_dir=private_socket_dir(folder / "run", self._run_as),
-                port=0,
-                postgres=install.program("postgres"),
-                install=install,
-                run_as=self._run_as,
-            ).stop(mode="immediate")
-        socket_dir = private_socket_dir(folder / "run", self._run_as) if folder.exists() else None
-        if socket_dir is not None and folder not in socket_dir.parents:
-            shutil.rmtree(socket_dir, ignore_errors=True)
-        shutil.rmtree(folder, ignore_errors=True)
-
     def _lock(self, name: str) -> threading.RLock:
         with self._guard:
             return self._server_locks.setdefault(name, threading.RLock())
-
-
-def _check_administrators(administrators: Sequence[EntraAdministrator]) -> None:
-    """ValueError, before anything changes, for an administrator no login role can be made for."""
-    names = [administrator.principal_name for administrator in administrators]
-    for administrator in administrators:
-        roles.check_principal_name(administrator.principal_name)
-        if administrator.principal_type not in PRINCIPAL_TYPES:
-            raise ValueError(f"principal type {administrator.principal_type!r} is not one of {sorted(PRINCIPAL_TYPES)}")
-        if names.count(administrator.principal_name) > 1:
-            raise ValueError(f"two administrators have the principal name {administrator.principal_name!r}")

@@ -5,6 +5,9 @@ emulator is root and ``ip netns`` works: ``lo`` there carries each server's priv
 PostgreSQL listens (port 5432), so nothing outside the namespace reaches it. The emulator still manages it
 through the Unix socket, which network namespaces do not affect. Elsewhere they listen on loopback like
 public servers, and :meth:`Placement.isolation` says why.
+
+A server with public access disabled and no virtual network has no endpoint on Azure: its PostgreSQL listens
+on no TCP address at all (``listen_addresses = ''``), only on the emulator's private Unix socket.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pgflex.emulator.dataplane.gate import EntraGate
 from pgflex.emulator.dataplane.records import ServerRecord
 
 LOOPBACK = "127.0.0.1"
+NO_TCP = ""  # listen_addresses for a server without an endpoint: the private Unix socket only
 PRIVATE_PORT = 5432  # a private server has an address of its own, so it takes PostgreSQL's usual port
 ISOLATED = "network namespaces (private servers listen only inside their virtual network's namespace)"
 
@@ -65,6 +69,8 @@ class Placement:
 
     def place(self, record: ServerRecord, network: PrivateNetwork | None) -> None:
         """A new server's port, and its namespace and address when it is private and isolation works here."""
+        if network is not None:
+            record.virtual_network = network.network_id
         if network is None or self.no_isolation is not None:  # without isolation: loopback, as public ones
             record.port = self.reserve_port()
             return
@@ -84,7 +90,15 @@ class Placement:
         return Endpoint(LOOPBACK, record.port)
 
     def listen_address(self, record: ServerRecord) -> str:
-        return record.private_address if self.in_namespace(record) else LOOPBACK
+        """PostgreSQL's listen_addresses: "" (no TCP) for a server no client may reach."""
+        if self.in_namespace(record):
+            return record.private_address
+        if not record.public_access and not record.virtual_network:
+            return NO_TCP
+        return LOOPBACK
+
+    def listening(self, record: ServerRecord) -> bool:
+        return self.listen_address(record) != NO_TCP
 
     def enter_namespace(self, record: ServerRecord, gate: EntraGate | None) -> None:
         """The server's namespace with its address (made anew after a reboot), and the Entra gate listening there."""

@@ -32,6 +32,12 @@ class ServerRecord:
     firewall: list[tuple[str, str]] = field(default_factory=list)
     public_access: bool = True
     provisioned: bool = False
+    # Whether PostgreSQL should be running: set by start, restart and provision, cleared by stop. The watchdog
+    # brings back a server that should run and does not, unless its last start failed (start_failed): that one
+    # waits for the next change, start or restart, as the failed operation told its caller.
+    running: bool = False
+    start_failed: bool = False
+    virtual_network: str = ""  # the resource id of a private server's virtual network ("" for public access)
     namespace: str = ""  # set for a private server placed in its virtual network's namespace
     private_address: str = ""
     password_auth: bool = True
@@ -71,6 +77,8 @@ class RecordStore:
         write_atomically(self.server_dir(record.name) / "server.json", json.dumps(asdict(record), indent=2))
 
     def all(self) -> list[ServerRecord]:
+        if not self.servers.is_dir():
+            return []  # the root was removed (reset) under a data plane still open on it
         folders = sorted(self.servers.iterdir())
         records = [self.load(folder.name) for folder in folders if is_server_name(folder.name)]
         return [record for record in records if record is not None]

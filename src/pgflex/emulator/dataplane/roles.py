@@ -14,7 +14,7 @@ from psycopg import sql
 
 from pgflex.emulator.dataplane import config
 from pgflex.emulator.dataplane.cluster import Cluster
-from pgflex.emulator.dataplane.entra import EntraAdministrator
+from pgflex.emulator.dataplane.entra import PRINCIPAL_TYPES, EntraAdministrator
 from pgflex.emulator.dataplane.scram import scram_verifier
 
 _RESERVED_LOGINS = frozenset({config.SUPERUSER, config.ADMIN_GROUP, "public"})
@@ -96,3 +96,14 @@ def _drop_role(cluster: Cluster, name: str) -> None:
             dbname=database,
         )
     cluster.execute([sql.SQL("DROP ROLE {}").format(role)])
+
+
+def check_administrators(administrators: Sequence[EntraAdministrator]) -> None:
+    """ValueError, before anything changes, for an administrator no login role can be made for."""
+    names = [administrator.principal_name for administrator in administrators]
+    for administrator in administrators:
+        check_principal_name(administrator.principal_name)
+        if administrator.principal_type not in PRINCIPAL_TYPES:
+            raise ValueError(f"principal type {administrator.principal_type!r} is not one of {sorted(PRINCIPAL_TYPES)}")
+        if names.count(administrator.principal_name) > 1:
+            raise ValueError(f"two administrators have the principal name {administrator.principal_name!r}")
