@@ -107,10 +107,12 @@ def load_runtime(settings_or_dir: EmulatorSettings | Path) -> ServerRuntime | No
         return identity.verify_access_token(token, OSSRDBMS_AUDIENCES)
 
     try:
-        return DataPlane(state_dir / "dataplane", CertificateAuthority(state_dir / "pki"), token_verifier=verify_token)
+        plane = DataPlane(state_dir / "dataplane", CertificateAuthority(state_dir / "pki"), token_verifier=verify_token)
     except DataPlaneUnavailable as reason:
         log.warning("servers will have no data plane: %s", reason)
         return None
+    plane.start_watchdog()  # servers whose PostgreSQL died come back, as the service heals its servers
+    return plane
 
 
 @contextlib.contextmanager
@@ -156,6 +158,7 @@ def serve(settings: EmulatorSettings) -> None:
             "privateNetworkIsolation": runtime.network_isolation()
             if runtime
             else "not enforced: no data plane (control plane only)",
+            "dataPlaneHealth": runtime.health_report() if runtime else {},
         },
     )
     logging.getLogger("uvicorn.error").addFilter(_QuietDroppedConnections())
