@@ -111,3 +111,94 @@ def test_reset_to_system_default(clients: Clients, resource_group: str, server: 
     result = clients.postgres.configurations.begin_update(resource_group, server, "log_connections", body).result()
     assert result.source == "system-default"
     assert result.value == catalogue().get("log_connections").system_value  # type: ignore[union-attr]
+
+
+TLS_RANGE_REFUSED = (
+    "Invalid value given for parameter {name}. ssl_max_protocol_version 'TLSv1.2' is lower than "
+    "ssl_min_protocol_version 'TLSv1.3': no TLS version would be left to connect with."
+)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "kept"),
+    [
+        (("ssl_min_protocol_version", "TLSv1.3"), ("ssl_max_protocol_version", "TLSv1.2"), ""),
+        (("ssl_max_protocol_version", "TLSv1.2"), ("ssl_min_protocol_version", "TLSv1.3"), "TLSv1.2"),
+    ],
+)
+def test_a_tls_maximum_below_the_minimum_is_refused_in_either_order(
+    clients: Clients,
+    emulator: EmulatorHandle,
+    resource_group: str,
+    server: str,
+    first: tuple[str, str],
+    second: tuple[str, str],
+    kept: str,
+) -> None:
+    _set(clients, resource_group, server, *first)
+    emulator.reset_request_count()
+    with pytest.raises(HttpResponseError) as raised:
+        _set(clients, resource_group, server, *second)
+    assert raised.value.status_code == 400
+    assert raised.value.error is not None and raised.value.error.code == "InvalidParameterValue"
+    assert raised.value.error.message == TLS_RANGE_REFUSED.format(name=second[0])
+    assert emulator.request_count() == 1  # refused at the request: no operation to poll
+    get = clients.postgres.configurations.get
+    assert get(resource_group, server, second[0]).value == kept
+    # Widening the range again is accepted.
+    _set(clients, resource_group, server, "ssl_max_protocol_version", "TLSv1.3")
+    _set(clients, resource_group, server, "ssl_min_protocol_version", "TLSv1.3")
+    assert get(resource_group, server, "ssl_min_protocol_version").value == "TLSv1.3"
+
+
+MEMORY_DERIVED = ("max_connections", "shared_buffers", "effective_cache_size", "maintenance_work_mem")
+
+
+@pytest.mark.parametrize(
+    ("tier", "sku", "expected"),
+    [
+        # Microsoft's tables for 2, 16 and 32 GiB (server-parameter notes; "Limits in Azure Database for PostgreSQL").
+        ("Burstable", "Standard_B1ms", ("50", "32768", "229376", "99328")),
+        ("GeneralPurpose", "Standard_D4ds_v5", ("1718", "524288", "1572864", "274432")),
+        ("MemoryOptimized", "Standard_E4ds_v5", ("3437", "1048576", "3145728", "332800")),
+    ],
+)
+def test_defaults_derived_from_the_compute_memory(
+    clients: Clients, resource_group: str, server_name: str, tier: str, sku: str, expected: tuple[str, ...]
+) -> None:
+    body = server_body(tier=tier, sku=sku)
+    clients.postgres.servers.begin_create_or_update(resource_group, server_name, body).result()
+    listed = {c.name: c for c in clients.postgres.configurations.list_by_server(resource_group, server_name)}
+    for name, value in zip(MEMORY_DERIVED, expected, strict=True):
+        fetched = clients.postgres.configurations.get(resource_group, server_name, name)
+        assert (fetched.value, fetched.default_value, fetched.source) == (value, value, "system-default"), name
+        assert (listed[name].value, listed[name].default_value) == (value, value), name
+
+
+def test_derived_defaults_keep_the_compute_the_server_was_created_with(
+    clients: Clients, resource_group: str, server: str
+) -> None:
+    scaled = {"sku": {"name": "Standard_B2ms", "tier": "Burstable"}}
+    clients.postgres.servers.begin_update(resource_group, server, scaled).result()
+    assert clients.postgres.servers.get(resource_group, server).sku.name == "Standard_B2ms"  # type: ignore[union-attr]
+    # As the service documents: later compute changes leave the default where provisioning put it.
+    assert clients.postgres.configurations.get(resource_group, server, "max_connections").value == "50"
+
+
+@pytest.mark.parametrize("version", ["12", "16"])
+def test_documentation_links_are_for_the_servers_version(
+    clients: Clients, resource_group: str, server_name: str, version: str
+) -> None:
+    body = server_body(version=version)
+    clients.postgres.servers.begin_create_or_update(resource_group, server_name, body).result()
+    links = [
+        c.documentation_link or ""
+        for c in clients.postgres.configurations.list_by_server(resource_group, server_name)
+        if "postgresql.org/docs/" in (c.documentation_link or "")
+    ]
+    assert len(links) > 300
+    assert all(link.startswith(f"https://www.postgresql.org/docs/{version}/") for link in links)
+    single = clients.postgres.configurations.get(resource_group, server_name, "ssl_min_protocol_version")
+    assert single.documentation_link == (
+        f"https://www.postgresql.org/docs/{version}/runtime-config-connection.html#GUC-SSL-MIN-PROTOCOL-VERSION"
+    )

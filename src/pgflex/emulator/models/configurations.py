@@ -1,6 +1,12 @@
 """Server parameters ("configurations"): the catalogue's values plus the user's overrides.
 
-Only overrides are stored, so a thousand servers cost a thousand small rows, not 415 each.
+Only overrides are stored, so a thousand servers cost a thousand small rows, not 415 each. Each server sees
+the catalogue through its profile (parameters.server_profile: its version's documentation, the defaults
+derived from the memory it was created with).
+
+A TLS range with no version in it (ssl_max_protocol_version below ssl_min_protocol_version, set in either
+order) is refused at the request: PostgreSQL would keep its old range on reload and refuse to start on the
+next restart. The service documents no error for it: 400 InvalidParameterValue naming both (assumed).
 """
 
 from __future__ import annotations
@@ -8,20 +14,27 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ..errors import ArmError, InvalidRequest
+from ..dataplane import DataPlaneError
+from ..errors import ArmError, InvalidParameterValue, InvalidRequest
 from ..store import Operation, Record
 from .context import Accepted, Context, optional_object, require_object
 from .ids import CONFIGURATION_TYPE, child_id
 from .parameters import (
+    CREATION_SKU,
     ConfigurationNotExists,
     ConfigurationReadOnly,
     ParameterDefinition,
+    ServerProfile,
     catalogue,
     normalise,
+    running_parameters,
+    server_profile,
 )
 from .servers import PENDING_RESTART, RUNNING_VALUES, Servers
 
 UPDATE = "configuration.update"
+TLS_MIN, TLS_MAX = "ssl_min_protocol_version", "ssl_max_protocol_version"
+_TLS_ORDER = ("tlsv1.2", "tlsv1.3")
 
 
 class Configurations:
@@ -29,22 +42,24 @@ class Configurations:
         self._ctx = ctx
         self._servers = servers
         ctx.runner.register(UPDATE, self._complete, self._rollback)
+        servers.on_create(self._remember_creation_sku)
 
     def get(self, subscription: str, resource_group: str, server: str, name: str) -> dict[str, Any]:
         record = self._servers.require(subscription, resource_group, server)
         definition = self._definition(name, server)
         override = self._ctx.store.get(child_id(record.id, "configurations", definition.name))
-        return self._view(record, definition, override)
+        return self._view(record, server_profile(record), definition, override)
 
     def list_all(self, subscription: str, resource_group: str, server: str) -> list[dict[str, Any]]:
         record = self._servers.require(subscription, resource_group, server)
         overrides = {r.body["name"]: r for r in self._ctx.store.children(record.id, CONFIGURATION_TYPE)}
         parameters = catalogue()
+        profile = server_profile(record)
         views = []
         for name in parameters.names:
             definition = parameters.get(name)
             assert definition is not None
-            views.append(self._view(record, definition, overrides.get(name)))
+            views.append(self._view(record, profile, definition, overrides.get(name)))
         return views
 
     def update(self, subscription: str, resource_group: str, server: str, name: str, body: Any) -> Accepted:
@@ -61,6 +76,7 @@ class Configurations:
             raise InvalidRequest(f"properties.value of configuration '{definition.name}' must be a string.")
         else:
             definition.validate(value)
+        self._check_tls_range(record, definition.name, value)
         override_id = child_id(record.id, "configurations", definition.name)
         previous = self._ctx.store.get(override_id)
         accepted = self._servers.begin_child_write(
@@ -70,6 +86,36 @@ class Configurations:
         )
         self._store_override(record, override_id, None if value is None else {"name": definition.name, "value": value})
         return accepted
+
+    def _check_tls_range(self, server: Record, name: str, value: str | None) -> None:
+        """InvalidParameterValue when the TLS maximum would be below the minimum (an empty maximum: none)."""
+        if name not in (TLS_MIN, TLS_MAX):
+            return
+        profile = server_profile(server)
+        bounds = {bound: self._value(server, profile, bound) for bound in (TLS_MIN, TLS_MAX)}
+        definition = catalogue().get(name)
+        assert definition is not None
+        bounds[name] = definition.default_for(profile) if value is None else value
+        low, high = (bounds[bound].strip().lower() for bound in (TLS_MIN, TLS_MAX))
+        if high and low in _TLS_ORDER and high in _TLS_ORDER and _TLS_ORDER.index(high) < _TLS_ORDER.index(low):
+            raise InvalidParameterValue(
+                f"Invalid value given for parameter {name}. {TLS_MAX} '{bounds[TLS_MAX]}' is lower than "
+                f"{TLS_MIN} '{bounds[TLS_MIN]}': no TLS version would be left to connect with."
+            )
+
+    def _value(self, server: Record, profile: ServerProfile, name: str) -> str:
+        """A parameter's current value: the user's override, else the server's default."""
+        override = self._ctx.store.get(child_id(server.id, "configurations", name))
+        if override is not None:
+            return str(override.body["value"])
+        definition = catalogue().get(name)
+        assert definition is not None
+        return definition.default_for(profile)
+
+    def _remember_creation_sku(self, server: Record) -> None:
+        """The memory-derived defaults come from the compute a server is created with, as the service's do."""
+        server.private[CREATION_SKU] = server.body["sku"]["name"]
+        self._ctx.store.put(server)
 
     def _store_override(self, server: Record, override_id: str, body: dict[str, Any] | None) -> None:
         """Keep a user's value (None: back to the catalogue's)."""
@@ -85,8 +131,10 @@ class Configurations:
             raise ConfigurationNotExists(name, server)
         return definition
 
-    def _view(self, server: Record, definition: ParameterDefinition, override: Record | None) -> dict[str, Any]:
-        properties = dict(definition.metadata)
+    def _view(
+        self, server: Record, profile: ServerProfile, definition: ParameterDefinition, override: Record | None
+    ) -> dict[str, Any]:
+        properties = definition.metadata_for(profile)
         if override is not None:
             properties["value"] = override.body["value"]
             properties["source"] = "user-override"
@@ -106,13 +154,19 @@ class Configurations:
         parameters = self._servers.user_parameters(record)
         if self._servers.has_data_plane(record) and runtime is not None:
             name = record.body["name"]
-            await asyncio.to_thread(runtime.apply_parameters, name, parameters)
-            await asyncio.to_thread(
-                runtime.apply_firewall,
-                name,
-                self._servers.firewall_ranges(record),
-                self._servers.is_public(record),
-            )
+            try:
+                await asyncio.to_thread(runtime.apply_parameters, name, running_parameters(record, parameters))
+                await asyncio.to_thread(
+                    runtime.apply_firewall,
+                    name,
+                    self._servers.firewall_ranges(record),
+                    self._servers.is_public(record),
+                )
+            except DataPlaneError:
+                # Written, but the server that should run did not start with it: the value stays (the data
+                # plane holds it), the operation fails with the data plane's one-line reason.
+                op.payload["applied"] = True
+                raise
             # What the running server itself says waits for a restart.
             pending = sorted(await asyncio.to_thread(runtime.pending_restart, name))
         else:
@@ -125,8 +179,9 @@ class Configurations:
         record = self._ctx.store.get(op.resource_key)
         if record is None:
             return
-        override_id = child_id(record.id, "configurations", op.payload["name"])
-        self._store_override(record, override_id, op.payload.get("previous"))
+        if not op.payload.get("applied"):
+            override_id = child_id(record.id, "configurations", op.payload["name"])
+            self._store_override(record, override_id, op.payload.get("previous"))
         self._servers.release(op, state=op.payload["previousState"])
 
 
@@ -135,13 +190,15 @@ def _pending_without_data_plane(server: Record, parameters: dict[str, str]) -> l
     running: dict[str, str] = server.private.setdefault(RUNNING_VALUES, {})
     pending = []
     parameter_catalogue = catalogue()
+    profile = server_profile(server)
     for name in parameter_catalogue.names:
         definition = parameter_catalogue.get(name)
         assert definition is not None
         if definition.is_dynamic:
             continue
-        started_with = running.get(name, definition.system_value)
-        current = parameters.get(name, definition.system_value)
+        default = definition.default_for(profile)
+        started_with = running.get(name, default)
+        current = parameters.get(name, default)
         if normalise(definition.data_type, current) != normalise(definition.data_type, started_with):
             pending.append(name)
     return pending

@@ -1,15 +1,31 @@
-"""The server-parameter catalogue (data from the official example) and Azure's value rules."""
+"""The server-parameter catalogue (data from the official example) and Azure's value rules.
+
+The example lists a PostgreSQL 13 server with 16 GiB of memory. Each server sees it as its own: documentation
+links for its major version, and the defaults the service derives from the compute's memory when the server
+is provisioned (:func:`derived_defaults`), which later compute changes leave as they were.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from ..errors import ArmError, InvalidParameterValue, NotFound
+from ..store import Record
+from .capabilities import SKUS
+
+# Private fact of a server: the compute it was created with, whose memory its derived defaults come from.
+CREATION_SKU = "creationSku"
+# Of the derived defaults, those the data plane's PostgreSQL runs with. Not shared_buffers: the emulator's
+# host is not the SKU's machine (a 64 GiB SKU's 16 GiB of buffers would not even be mapped on a small one).
+RUNNING_DERIVED = ("max_connections", "effective_cache_size", "maintenance_work_mem")
+_POSTGRES_DOCS = re.compile(r"^(https://www\.postgresql\.org/docs/)\d+(/)")
+_MEMORY_MIB = {name.lower(): cores * per_core for tier in SKUS.values() for name, cores, per_core, _ in tier}
 
 # Parameters whose value pgflex and Azure treat as case-insensitive tokens.
 _CASE_INSENSITIVE_TYPES = {"Boolean", "Enumeration", "Set"}
@@ -27,6 +43,50 @@ class ConfigurationReadOnly(ArmError):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"The configuration(s) '{name}' is(are) read-only.")
+
+
+def derived_defaults(memory_mib: int) -> dict[str, str]:
+    """The defaults Azure computes from the compute's memory (Microsoft's server-parameter notes for
+    max_connections, shared_buffers, effective_cache_size and maintenance_work_mem, and the connection
+    table of "Limits in Azure Database for PostgreSQL": 50 for 2 GiB, 429 for 4, 859 for 8, 1718 for 16,
+    3437 for 32, 5000 from 48). The max_connections formula's factor applies to MiB, as its table shows."""
+    gib = memory_mib / 1024
+    if gib <= 2:
+        max_connections, shared_buffers = int(gib * 25), int(gib * 16384)
+    else:
+        max_connections, shared_buffers = min(int(memory_mib * 0.1049164697034809), 5000), int(gib * 32768)
+    return {
+        "max_connections": str(max_connections),
+        "shared_buffers": str(shared_buffers),  # 8 kB pages
+        "effective_cache_size": str(int(gib * 131072) - shared_buffers),  # 8 kB pages
+        "maintenance_work_mem": str(int(82.5 * math.log(gib) + 40) * 1024),  # kB
+    }
+
+
+@dataclass(frozen=True)
+class ServerProfile:
+    """What a server's parameter metadata depends on: its major version and its derived defaults."""
+
+    major: str
+    defaults: dict[str, str] = field(default_factory=dict)
+
+    def link(self, url: str) -> str:
+        """A postgresql.org documentation link for this server's major version."""
+        return _POSTGRES_DOCS.sub(rf"\g<1>{self.major}\g<2>", url)
+
+
+def server_profile(server: Record) -> ServerProfile:
+    """The profile of a server: its version, and the memory of the compute it was created with (its current
+    compute for servers created before that was recorded; none for a compute the emulator does not offer)."""
+    sku = str(server.private.get(CREATION_SKU) or server.body["sku"]["name"])
+    memory = _MEMORY_MIB.get(sku.lower())
+    return ServerProfile(str(server.body["properties"]["version"]), derived_defaults(memory) if memory else {})
+
+
+def running_parameters(server: Record, overrides: dict[str, str]) -> dict[str, str]:
+    """What the data plane's PostgreSQL is given: the derived defaults it runs with, then the user's values."""
+    defaults = server_profile(server).defaults
+    return {**{name: defaults[name] for name in RUNNING_DERIVED if name in defaults}, **overrides}
 
 
 @dataclass(frozen=True)
@@ -58,6 +118,21 @@ class ParameterDefinition:
     @property
     def system_source(self) -> str:
         return str(self.metadata.get("source", "system-default"))
+
+    def default_for(self, profile: ServerProfile) -> str:
+        """The value a new server of this profile reports before any user override."""
+        return profile.defaults.get(self.name, self.system_value)
+
+    def metadata_for(self, profile: ServerProfile) -> dict[str, Any]:
+        """The catalogue's metadata as a server of this profile reports it."""
+        metadata = dict(self.metadata)
+        derived = profile.defaults.get(self.name)
+        if derived is not None:
+            metadata["value"] = metadata["defaultValue"] = derived
+        link = metadata.get("documentationLink")
+        if isinstance(link, str):
+            metadata["documentationLink"] = profile.link(link)
+        return metadata
 
     def validate(self, value: str) -> None:
         """Refuse values Azure refuses: outside allowedValues, wrong type or out of range."""
