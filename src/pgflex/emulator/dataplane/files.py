@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 from cryptography import x509
 
@@ -107,9 +108,10 @@ class ServerFiles:
         record = self._records.load(name)
         if record is None or not record.provisioned:
             return None
-        alive = postmaster_pid(self._records.server_dir(name) / "data") is not None
-        state = "running" if alive else "down" if record.running else "stopped"
-        return ServerHealth(state, self._placement.listening(record))
+        data = self._records.server_dir(name) / "data"
+        if postmaster_pid(data) is None:
+            return ServerHealth("down" if record.running else "stopped", self._placement.listening(record))
+        return ServerHealth(_postmaster_status(data), self._placement.listening(record))
 
     def issue_certificate(self, record: ServerRecord) -> None:
         tls = self._run_as.make_dir(self._records.server_dir(record.name) / "tls")
@@ -141,6 +143,15 @@ class ServerFiles:
         if socket_dir is not None and folder not in socket_dir.parents:
             shutil.rmtree(socket_dir, ignore_errors=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _postmaster_status(data: Path) -> str:
+    """ "running" once PostgreSQL accepts connections; "starting" (crash recovery too) or "stopping" before."""
+    try:
+        status = (data / "postmaster.pid").read_text().splitlines()[7].strip()  # line 8: PostgreSQL 10 onwards
+    except (OSError, IndexError):
+        return "starting"  # being written
+    return "running" if status in ("ready", "standby") else status if status == "stopping" else "starting"
 
 
 def _require_tls(record: ServerRecord) -> bool:

@@ -290,8 +290,9 @@ class DataPlane:
         return minor if minor.isdigit() else "0"
 
     def health(self, name: str) -> ServerHealth | None:
-        """Whether PostgreSQL runs, is down (should run and does not) or is stopped, and whether it listens on
-        TCP at all. Reads files only, never waits on a server's lock: fit for status reads. None: unknown."""
+        """Whether PostgreSQL runs (accepts connections), starts, stops, is down (should run and does not) or is
+        stopped, and whether it listens on TCP at all. Reads files only, never waits on a server's lock: fit for
+        status reads. None: unknown."""
         return self._files.health(name)
 
     def health_report(self) -> dict[str, dict[str, object]]:

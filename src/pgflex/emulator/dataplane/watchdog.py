@@ -98,7 +98,9 @@ class Watchdog:
 class ServerHealth:
     """What ``status`` shows of a server's PostgreSQL, read from files without waiting on any lock."""
 
-    state: str  # "running"; "down": should run and does not (it died, or its last start failed); "stopped"
+    # "running" (accepts connections), "starting", "stopping"; "down": should run and does not (it died, or its
+    # last start failed); "stopped"
+    state: str
     listening: bool  # False: no TCP address at all (public access disabled without a virtual network)
 
     def as_dict(self) -> dict[str, object]:
