@@ -180,14 +180,16 @@ def status(
     }
     report.update(admin.status())
     report["serversReachableAt"] = admin.endpoints()
+    health = report.pop("dataPlaneHealth", None) or {}
+    for entry in report["serversReachableAt"].values():
+        # What the server's PostgreSQL does now, beside what Resource Manager says of the server.
+        entry.update({f"postgres{key.title()}": value for key, value in health.get(entry["server"], {}).items()})
     if output == "json":
         typer.echo(json.dumps(report, indent=2))
         return
     rows = []
     for fqdn, entry in sorted(report["serversReachableAt"].items()):
-        # A private server's address exists only inside its virtual network's namespace: say which.
-        address = str(entry["host"]) + (f" (netns {entry['namespace']})" if entry.get("namespace") else "")
-        rows.append((fqdn, entry["state"], address, str(entry["port"]), str(entry["publicNetworkAccess"])))
+        rows.append((fqdn, _shown_state(entry), *_shown_address(entry), str(entry["publicNetworkAccess"])))
     heading = [
         f"emulator {running.base_url}  pid {running.pid}  state {running.state_dir}",
         f"data plane: {report.get('dataPlane')}",
@@ -212,6 +214,21 @@ def status(
     for row in rows:
         table.add_row(*row)
     console.print(table)
+
+
+def _shown_state(entry: dict[str, Any]) -> str:
+    """Resource Manager's state, unless PostgreSQL is down (died or failed to start) while it says Ready."""
+    if entry.get("postgresState") != "down":
+        return str(entry["state"])
+    return "down" if entry["state"] == "Ready" else f"{entry['state']}, PostgreSQL down"
+
+
+def _shown_address(entry: dict[str, Any]) -> tuple[str, str]:
+    if entry.get("postgresListening") is False:
+        return "none (public access disabled, no virtual network)", "-"
+    # A private server's address exists only inside its virtual network's namespace: say which.
+    address = str(entry["host"]) + (f" (netns {entry['namespace']})" if entry.get("namespace") else "")
+    return address, str(entry["port"])
 
 
 @emulator_app.command()
