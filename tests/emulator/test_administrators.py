@@ -61,7 +61,8 @@ def test_administrators_need_entra_authentication_on(
             resource_group, server_name, USER_ID, _admin("alice@contoso.com")
         )
     assert refused.value.status_code == 400
-    assert refused.value.error is not None and "activeDirectoryAuth: Enabled" in refused.value.error.message
+    assert refused.value.error is not None and refused.value.error.code == "InvalidParameterValue"
+    assert "activeDirectoryAuth: Enabled" in refused.value.error.message
     assert emulator.request_count("arm") == 1
     assert list(clients.postgres.administrators_microsoft_entra.list_by_server(resource_group, server_name)) == []
 

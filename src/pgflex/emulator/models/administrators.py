@@ -3,9 +3,10 @@
 Each is a login role in the server's PostgreSQL named after its principal name; a token whose ``oid`` is the
 object id logs in as it (see dataplane.entra). As the service does, a body's ``name`` is the principal name
 while the id ends in the object id. Administrators are added only while Microsoft Entra authentication is on
-(assumed: the service documents no error code; BadRequest). A server that is not ready (busy with another write,
-stopped) refuses every administrator write with the service's AadAuthOperationCannotBePerformedWhenServerIsNotAccessible
-(documented text; the 409 status is assumed, like the other busy answers).
+(assumed: the service documents no error code; InvalidParameterValue). A server that is not ready (busy with
+another write, stopped) refuses every administrator write with the service's
+AadAuthOperationCannotBePerformedWhenServerIsNotAccessible (its documented text; the 409 status is assumed,
+like the other busy answers).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, cast
 from ..dataplane import EntraAdministrator
 from ..dataplane.entra import PrincipalType
 from ..dataplane.roles import check_principal_name
-from ..errors import ArmError, Conflict, InvalidParameterValue
+from ..errors import Conflict, InvalidParameterValue
 from ..store import Record
 from .children import ServerChildren
 from .context import ServerRuntime, optional_object
@@ -44,7 +45,7 @@ class Administrators(ServerChildren):
         auth = server.body["properties"]["authConfig"]
         server_name = server.body["name"]
         if auth["activeDirectoryAuth"] != "Enabled":
-            raise ArmError(
+            raise InvalidParameterValue(
                 f"Microsoft Entra authentication is off on server '{server_name}': turn it on "
                 "(authConfig.activeDirectoryAuth: Enabled) before adding Microsoft Entra administrators."
             )
