@@ -10,7 +10,8 @@ What each read costs in Resource Manager calls:
 - :func:`list_servers`: one paged list for a resource group or a whole subscription (one page per 100 servers
   or so, as the service pages);
 - :func:`read_server`: one GET;
-- :func:`list_parameters`: one list call (the service returns every parameter in its first page);
+- :func:`list_parameters`: one list call (the service returns every parameter in its first page), read as plain
+  JSON: the SDK would build a model of each of the 415 parameters, which costs several times the request;
 - :func:`list_firewall_rules`: one list call.
 
 :func:`server_properties` turns an SDK server (from a GET or a list: both carry the same fields) into the
@@ -22,8 +23,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError, map_error
+from azure.core.rest import HttpRequest
+from azure.mgmt.core.exceptions import ARMErrorFormat
 
 from pgflex.azure.clients import AzureClients
 from pgflex.azure.retry import RetryPolicy
@@ -72,22 +76,48 @@ def list_parameters(
     clients: AzureClients, policy: RetryPolicy, resource_group: str, server: str
 ) -> dict[str, ObservedParameter]:
     """Every parameter of a server by name (one list call), with its value, source and what it accepts."""
-    configurations = clients.postgres.configurations
-    listed = policy.call(server, "list parameters", lambda: list(configurations.list_by_server(resource_group, server)))
-    return {str(c.name): observed_parameter(c) for c in listed if c.name is not None}
-
-
-def observed_parameter(configuration: Any) -> ObservedParameter:
-    """An SDK ``Configuration`` (from a list, a GET or a write's result) as an ObservedParameter."""
-    return ObservedParameter(
-        value=str(configuration.value or ""),
-        data_type=sdk_text(configuration.data_type or "String"),
-        is_dynamic=bool(configuration.is_dynamic_config),
-        pending_restart=bool(configuration.is_config_pending_restart),
-        source=sdk_text(configuration.source or ""),
-        allowed_values=str(configuration.allowed_values or ""),
-        read_only=bool(configuration.is_read_only),
+    group, name = quote(resource_group, safe=""), quote(server, safe="")
+    path = (
+        f"/subscriptions/{clients.subscription}/resourceGroups/{group}"
+        f"/providers/Microsoft.DBforPostgreSQL/flexibleServers/{name}/configurations"
     )
+    listed = policy.call(server, "list parameters", lambda: list_json(clients.postgres, path))
+    return {str(item["name"]): _parameter(item.get("properties") or {}) for item in listed if item.get("name")}
+
+
+def _parameter(properties: dict[str, Any]) -> ObservedParameter:
+    """A configuration's ``properties`` (ConfigurationProperties, as on the wire) as an ObservedParameter."""
+    return ObservedParameter(
+        value=str(properties.get("value") or ""),
+        data_type=str(properties.get("dataType") or "String"),
+        is_dynamic=bool(properties.get("isDynamicConfig")),
+        pending_restart=bool(properties.get("isConfigPendingRestart")),
+        source=str(properties.get("source") or ""),
+        allowed_values=str(properties.get("allowedValues") or ""),
+        read_only=bool(properties.get("isReadOnly")),
+    )
+
+
+def list_json(client: Any, path: str) -> list[dict[str, Any]]:
+    """Every item of a Resource Manager list at ``path``, as plain JSON, following nextLink.
+
+    ``client`` is an SDK management client: the request goes through its own pipeline (credential, pgflex's
+    request counter, its api-version), and a refusal raises what its operations raise (ResourceNotFoundError,
+    HttpResponseError with the ARM error's code), so RetryPolicy judges it the same way.
+    """
+    version = client._config.api_version  # the version the client's own operations send
+    url: str | None = f"{path}?api-version={version}"
+    items: list[dict[str, Any]] = []
+    while url:
+        response = client.send_request(HttpRequest("GET", url))
+        if response.status_code != 200:
+            errors = {401: ClientAuthenticationError, 404: ResourceNotFoundError}
+            map_error(status_code=response.status_code, response=response, error_map=errors)
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        page = response.json()
+        items.extend(page.get("value") or [])
+        url = page.get("nextLink")
+    return items
 
 
 def list_firewall_rules(
