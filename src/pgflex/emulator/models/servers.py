@@ -15,6 +15,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from ..dataplane import DataPlaneError
 from ..errors import (
     ArmError,
     Conflict,
@@ -29,6 +30,7 @@ from .capabilities import require_location
 from .context import Accepted, Context, optional_object, require_object
 from .ids import CONFIGURATION_TYPE, FIREWALL_RULE_TYPE, SERVER_TYPE, now_iso, provider_id
 from .network import Networks
+from .parameters import running_parameters
 from .privatedns import PrivateDns
 from .server_network import ADDRESS, ServerNetworks
 from .server_rules import (
@@ -49,6 +51,10 @@ RESTART = "server.restart"
 START = "server.start"
 STOP = "server.stop"
 DELETE = "server.delete"
+# Assumed (the service documents no state for it): a server whose PostgreSQL failed to (re)start. Its next
+# change, start or restart tries again; a read-only API state of the spec's enum, never Ready.
+FAILED_START_STATE = "Inaccessible"
+DATA_PLANE_FAILED = "dataPlaneFailed"  # operation payload: the data plane's start failed, not the operation
 FAILOVER_MODES = ("PlannedFailover", "ForcedFailover", "PlannedSwitchover", "ForcedSwitchover")
 
 # Private facts kept beside the resource body.
@@ -73,8 +79,8 @@ class Servers:
         runner = ctx.runner
         runner.register(CREATE, self._complete_create, self._rollback_create)
         runner.register(UPDATE, self._complete_update, self._rollback_update)
-        runner.register(RESTART, self._complete_restart, self._restore_state)
-        runner.register(START, self._complete_start, self._restore_state)
+        runner.register(RESTART, self._complete_restart, self._after_failed_start)
+        runner.register(START, self._complete_start, self._after_failed_start)
         runner.register(STOP, self._complete_stop, self._restore_state)
         runner.register(DELETE, self._complete_delete, self._restore_state)
 
@@ -171,7 +177,7 @@ class Servers:
 
     def restart(self, subscription: str, resource_group: str, name: str, body: Any) -> Accepted:
         record = self.require(subscription, resource_group, name)
-        self._require_state(record, "Ready")
+        self._require_state(record, "Ready", FAILED_START_STATE)
         options = body if isinstance(body, dict) else {}
         if options.get("restartWithFailover") is True:
             mode = options.get("failoverMode", FAILOVER_MODES[0])
@@ -186,7 +192,7 @@ class Servers:
 
     def start(self, subscription: str, resource_group: str, name: str) -> Accepted:
         record = self.require(subscription, resource_group, name)
-        if record.body["properties"]["state"] not in ("Stopped", "Ready"):
+        if record.body["properties"]["state"] not in ("Stopped", "Ready", FAILED_START_STATE):
             raise ServerIsNotReady(name, record.body["properties"]["state"])
         return self._begin(record, START, "Starting", {}, check_state=False)
 
@@ -270,7 +276,7 @@ class Servers:
         name = record.body["name"]
         if record.private.get(BUSY):
             raise ServerBusy(name)
-        if check_state and record.body["properties"]["state"] != "Ready":
+        if check_state and record.body["properties"]["state"] not in ("Ready", FAILED_START_STATE):
             raise ServerIsNotReady(name, record.body["properties"]["state"])
         payload = {**payload, "previousState": record.body["properties"]["state"]}
         if self._ctx.tuning.chance(self._ctx.tuning.rate_operation_failed):
@@ -282,11 +288,11 @@ class Servers:
         self._ctx.store.put(record)
         return Accepted(op, record.body["location"])
 
-    def _require_state(self, record: Record, state: str) -> None:
+    def _require_state(self, record: Record, *states: str) -> None:
         if record.private.get(BUSY):
             raise ServerBusy(record.body["name"])
         current = record.body["properties"]["state"]
-        if current != state:
+        if current not in states:
             raise ServerIsNotReady(record.body["name"], current)
 
     def _update(self, record: Record, payload: dict[str, Any]) -> Accepted:
@@ -335,12 +341,13 @@ class Servers:
                 record.body["properties"]["version"],
                 self.administrator_login(record),
                 password,
-                self.user_parameters(record),
+                running_parameters(record, self.user_parameters(record)),
                 self.placement.private_network(record),
             )
             await self._apply_access(record)
             record.private[ENDPOINT] = [endpoint.host, endpoint.port, endpoint.namespace]
             record.private[RUNNING_VERSION] = await asyncio.to_thread(runtime.version_used, name)
+            record.body["properties"]["minorVersion"] = await asyncio.to_thread(runtime.minor_version, name)
         self.placement.publish(record)
         record.private[BUSY] = None
         record.body["properties"]["state"] = "Ready"
@@ -401,12 +408,20 @@ class Servers:
             return
         runtime = self._ctx.runtime
         if self.has_data_plane(record) and runtime is not None:
-            await asyncio.to_thread(runtime.restart, record.body["name"])
+            await self._start_data_plane(op, runtime.restart, record.body["name"])
             await self._remember_endpoint(record.body["name"])
         if op.payload["options"].get("restartWithFailover") is True:
             _fail_over(record)
             self._ctx.store.put(record)
         self._mark_restarted(self.release(op))
+
+    @staticmethod
+    async def _start_data_plane(op: Operation, start: Callable[[str], object], name: str) -> None:
+        try:
+            await asyncio.to_thread(start, name)
+        except DataPlaneError:
+            op.payload[DATA_PLANE_FAILED] = True
+            raise
 
     async def _remember_endpoint(self, name: str) -> None:
         """Keep where the server listens in the store, so reads never wait on the data plane."""
@@ -431,7 +446,7 @@ class Servers:
             return
         runtime = self._ctx.runtime
         if self.has_data_plane(record) and runtime is not None:
-            await asyncio.to_thread(runtime.start, record.body["name"])
+            await self._start_data_plane(op, runtime.start, record.body["name"])
             await self._remember_endpoint(record.body["name"])
         self._mark_restarted(self.release(op))  # a start is a restart of the process
 
@@ -455,6 +470,11 @@ class Servers:
             await asyncio.to_thread(runtime.delete, record.body["name"])
         self.placement.withdraw(record)
         self._ctx.store.delete(record.id)
+
+    def _after_failed_start(self, op: Operation, error: ArmError) -> None:
+        """A restart or start whose PostgreSQL did not come up leaves the server in FAILED_START_STATE."""
+        failed = op.payload.get(DATA_PLANE_FAILED)
+        self.release(op, state=FAILED_START_STATE if failed else op.payload["previousState"])
 
     def _restore_state(self, op: Operation, error: ArmError) -> None:
         self.release(op, state=op.payload["previousState"])
