@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from azure.core.credentials import AccessToken, TokenCredential
-from azure.core.pipeline import PipelineRequest
-from azure.core.pipeline.policies import SansIOHTTPPolicy
 
-from pgflex.emulator.client import ARM_RESOURCE, AdminClient, RunningEmulator
+from pgflex.emulator.client import ARM_RESOURCE, AdminClient, EmulatorRequestFailed, RunningEmulator
+
+from .ratelimit import KINDS, LIMITER, Limit
+from .wire import MeteredTransport, RequestCounter
 
 if TYPE_CHECKING:
     # Imported where a client is first built: azure-mgmt-network alone takes about 0.2 s to import, and
@@ -41,37 +42,16 @@ AUTHORITY_HOSTS = {
 DEFAULT_POLLING_INTERVAL = 2.0
 
 
-class RequestCounter(SansIOHTTPPolicy[Any, Any]):
-    """Counts Resource Manager requests as they go out (each retry and each status poll is one), for reports
-    and benchmarks. It sits among the per-retry policies, so it counts what is sent, whoever retries."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.reads = 0
-        self.writes = 0
-
-    def on_request(self, request: PipelineRequest[Any]) -> None:
-        with self._lock:
-            if request.http_request.method in ("GET", "HEAD"):
-                self.reads += 1
-            else:
-                self.writes += 1
-
-    @property
-    def total(self) -> int:
-        return self.reads + self.writes
-
-
 class EmulatorCredential(TokenCredential):
     """Tokens from the emulator's managed-identity endpoint, without touching os.environ."""
 
     def __init__(self, emulator: RunningEmulator) -> None:
-        self._admin = AdminClient(emulator)
+        self.admin = AdminClient(emulator)
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         # The audience the client asks for: Key Vault's for a SecretClient, Resource Manager's otherwise.
         resource = scopes[0].removesuffix("/.default") if scopes else ARM_RESOURCE
-        token, expires_on = self._admin.token_and_expiry(resource)
+        token, expires_on = self.admin.token_and_expiry(resource)
         return AccessToken(token, int(expires_on))
 
 
@@ -95,7 +75,7 @@ class AzureClients:
         self.counter = counter
         self.emulator = emulator
         self.polling_interval = polling_interval
-        self._options = options  # endpoint, audience, polling, transport, the request counter
+        self._options = options  # endpoint, audience, polling, the transport that paces and counts
         self._built: dict[str, Any] = {}
         self._lock = threading.Lock()  # observe reads the clients from many threads
 
@@ -165,8 +145,9 @@ def local_emulator() -> RunningEmulator:
     return daemon.start(settings)
 
 
-def _pooled_transport(verify: str | bool = True) -> Any:
-    """One HTTP session for all clients, with room for as many connections as observe uses threads.
+def _pooled_transport(counter: RequestCounter, verify: str | bool = True) -> MeteredTransport:
+    """One HTTP session for all clients, with room for as many connections as observe uses threads, paced by
+    the process's rate limits and counted by ``counter`` (pgflex.azure.wire).
 
     ``verify`` is the CA bundle: with a transport of its own, a client's connection_verify is not used.
     """
@@ -176,7 +157,22 @@ def _pooled_transport(verify: str | bool = True) -> Any:
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
     session.mount("https://", adapter)
-    return RequestsTransport(session=session, session_owner=False, connection_verify=verify)
+    return MeteredTransport(RequestsTransport(session=session, session_owner=False, connection_verify=verify), counter)
+
+
+def prime_emulator_limits(emulator: RunningEmulator, admin: AdminClient) -> None:
+    """The emulator's token buckets are its tuning (``throttle_<kind>_burst``, ``..._per_second``), as Resource
+    Manager's are its documentation: the process's buckets for it start from them."""
+    try:
+        tuning = admin.settings()
+    except (OSError, EmulatorRequestFailed):
+        return  # the documented limits, and the headers, will do
+    limits = {}
+    for kind in KINDS:
+        burst, per_second = tuning.get(f"throttle_{kind}_burst"), tuning.get(f"throttle_{kind}_per_second")
+        if isinstance(burst, int | float) and isinstance(per_second, int | float) and per_second > 0:
+            limits[kind] = Limit(float(burst), float(per_second))
+    LIMITER.prime(emulator.base_url, limits)
 
 
 def connect(
@@ -191,13 +187,15 @@ def connect(
     # One retry policy, pgflex's (pgflex.azure.retry), owns every retry: azure-core's own RetryPolicy would
     # otherwise retry 429 and 5xx up to 3 times (10 in all) inside each attempt, multiplying attempts, adding
     # its own backoff (up to 120 s) outside pgflex's cap, and hiding how many requests a failure took.
-    options: dict[str, Any] = {"per_retry_policies": [counter], "retry_total": 0}
+    options: dict[str, Any] = {"retry_total": 0}
     emulator = None
     verify: str | bool = True
     if cloud == "local":
         emulator = local_emulator()
         base_url = emulator.base_url
         credential = credential or EmulatorCredential(emulator)
+        admin = credential.admin if isinstance(credential, EmulatorCredential) else AdminClient(emulator)
+        prime_emulator_limits(emulator, admin)
         verify = str(emulator.trust_bundle)
         interval = polling_interval if polling_interval is not None else 0.2
     else:
@@ -208,7 +206,7 @@ def connect(
         base_url=base_url,
         credential_scopes=[f"{base_url}/.default"],
         polling_interval=interval,
-        transport=_pooled_transport(verify),
+        transport=_pooled_transport(counter, verify),
     )
     if cloud == "local":
         # The emulator accepts Resource Manager's usual audience.

@@ -30,6 +30,8 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from pgflex.spec import PgflexError
 
+from .ratelimit import retry_after
+
 if TYPE_CHECKING:
     from azure.core.polling import LROPoller
 
@@ -96,12 +98,7 @@ def is_transient(error: BaseException) -> bool:
 
 def retry_after_seconds(error: BaseException) -> float | None:
     if isinstance(error, HttpResponseError) and error.response is not None:
-        headers = getattr(error.response, "headers", {})
-        value = headers.get("Retry-After")
-        try:
-            return float(value) if value is not None else None
-        except ValueError:
-            return None
+        return retry_after(getattr(error.response, "headers", {}))
     return None
 
 
