@@ -6,8 +6,12 @@ import pytest
 
 from pgflex.azure.clients import connect
 from pgflex.azure.retry import AzureOperationError, RetryPolicy
-from pgflex.emulator.settings import DEFAULT_SUBSCRIPTION
+from pgflex.emulator.settings import DEFAULT_SUBSCRIPTION, DEFAULT_TENANT
 from pgflex.engine.reads import (
+    ObservedAdministrator,
+    ObservedDatabase,
+    list_administrators,
+    list_databases,
     list_firewall_rules,
     list_parameters,
     list_servers,
@@ -75,3 +79,86 @@ def test_what_does_not_exist_and_what_keeps_failing(emulator: EmulatorHandle, re
         "TooManyRequests: Too many requests (fault injected by the emulator)."
     )
     assert emulator.request_count("arm") == 3
+
+
+ADMIN_ID = "8a3b5c1d-0000-4000-8000-00000000b001"
+
+
+def test_settings_administrators_and_databases_are_plain_values(
+    emulator: EmulatorHandle, clients: Clients, resource_group: str
+) -> None:
+    name = unique("rd")
+    body = server_body(tier="GeneralPurpose", sku="Standard_D2ds_v5")
+    body["properties"].update(
+        availabilityZone="2",
+        highAvailability={"mode": "ZoneRedundant", "standbyAvailabilityZone": "3"},
+        backup={"backupRetentionDays": 14, "geoRedundantBackup": "Enabled"},
+        storage={"storageSizeGB": 128, "tier": "P30"},
+        authConfig={"activeDirectoryAuth": "Enabled", "passwordAuth": "Enabled"},
+    )
+    servers = clients.postgres.servers
+    servers.begin_create_or_update(resource_group, name, body).result()  # type: ignore[call-overload]
+    window = {"customWindow": "Enabled", "dayOfWeek": 3, "startHour": 2, "startMinute": 30}
+    servers.begin_update(resource_group, name, {"properties": {"maintenanceWindow": window}}).result()  # type: ignore[call-overload]
+    admin = {"properties": {"principalName": "dba@contoso.com", "principalType": "Group"}}
+    clients.postgres.administrators_microsoft_entra.begin_create_or_update(
+        resource_group, name, ADMIN_ID.upper(), admin
+    ).result()  # type: ignore[call-overload]
+    clients.postgres.databases.begin_create(
+        resource_group, name, "Orders", {"properties": {"charset": "UTF8", "collation": "C"}}
+    ).result()  # type: ignore[call-overload]
+
+    pgflex = connect("local", DEFAULT_SUBSCRIPTION)
+    emulator.reset_request_count()
+    properties = server_properties(read_server(pgflex, FAST, resource_group, name))
+    admins = list_administrators(pgflex, FAST, resource_group, name)
+    databases = list_databases(pgflex, FAST, resource_group, name)
+    assert emulator.request_count("arm") == 3
+    assert {key: properties[key] for key in SETTINGS} == {
+        "storageTier": "P30",
+        "availabilityZone": "2",
+        "highAvailability": "ZoneRedundant",
+        "standbyAvailabilityZone": "3",
+        "backupRetentionDays": 14,
+        "geoRedundantBackup": True,
+        "maintenanceWindow": window,
+        "passwordAuth": True,
+        "activeDirectoryAuth": True,
+        "entraTenantId": DEFAULT_TENANT,
+    }
+    assert admins == {ADMIN_ID: ObservedAdministrator("dba@contoso.com", "Group", DEFAULT_TENANT)}
+    assert databases["Orders"] == ObservedDatabase(charset="UTF8", collation="C")
+    assert {"azure_maintenance", "azure_sys", "postgres"} <= set(databases)
+    assert "orders" not in databases  # names are case-sensitive
+
+
+def test_a_server_as_azure_leaves_it(emulator: EmulatorHandle, resource_group: str, two_servers: list[str]) -> None:
+    pgflex = connect("local", DEFAULT_SUBSCRIPTION)
+    properties = server_properties(read_server(pgflex, FAST, resource_group, two_servers[0]))
+    assert {key: properties[key] for key in SETTINGS} == {
+        "storageTier": "P4",
+        "availabilityZone": "1",
+        "highAvailability": "Disabled",
+        "standbyAvailabilityZone": None,
+        "backupRetentionDays": 7,
+        "geoRedundantBackup": False,
+        "maintenanceWindow": {"customWindow": "Disabled", "dayOfWeek": 0, "startHour": 0, "startMinute": 0},
+        "passwordAuth": True,
+        "activeDirectoryAuth": False,
+        "entraTenantId": None,
+    }
+    assert list_administrators(pgflex, FAST, resource_group, two_servers[0]) == {}
+
+
+SETTINGS = (
+    "storageTier",
+    "availabilityZone",
+    "highAvailability",
+    "standbyAvailabilityZone",
+    "backupRetentionDays",
+    "geoRedundantBackup",
+    "maintenanceWindow",
+    "passwordAuth",
+    "activeDirectoryAuth",
+    "entraTenantId",
+)

@@ -12,7 +12,9 @@ What each read costs in Resource Manager calls:
 - :func:`read_server`: one GET;
 - :func:`list_parameters`: one list call (the service returns every parameter in its first page), read as plain
   JSON: the SDK would build a model of each of the 415 parameters, which costs several times the request;
-- :func:`list_firewall_rules`: one list call.
+- :func:`list_firewall_rules`: one list call;
+- :func:`list_administrators`: one list call (the server's Microsoft Entra administrators);
+- :func:`list_databases`: one list call (Azure's own databases included: callers leave SYSTEM_DATABASES alone).
 
 :func:`server_properties` turns an SDK server (from a GET or a list: both carry the same fields) into the
 plain dict the plan compares, without a request.
@@ -98,6 +100,23 @@ def _parameter(properties: dict[str, Any]) -> ObservedParameter:
     )
 
 
+@dataclass(frozen=True)
+class ObservedAdministrator:
+    """A Microsoft Entra administrator as the service reports it (its object id is the subresource's name)."""
+
+    principal_name: str
+    principal_type: str  # "User", "Group", "ServicePrincipal" (or the service's "Unknown")
+    tenant_id: str | None
+
+
+@dataclass(frozen=True)
+class ObservedDatabase:
+    """A database as the service reports it."""
+
+    charset: str
+    collation: str
+
+
 def list_json(client: Any, path: str) -> list[dict[str, Any]]:
     """Every item of a Resource Manager list at ``path``, as plain JSON, following nextLink.
 
@@ -133,15 +152,56 @@ def list_firewall_rules(
     }
 
 
+def list_administrators(
+    clients: AzureClients, policy: RetryPolicy, resource_group: str, server: str
+) -> dict[str, ObservedAdministrator]:
+    """A server's Microsoft Entra administrators by lower-cased object id, by one list call."""
+    admins = clients.postgres.administrators_microsoft_entra
+    listed = policy.call(
+        server, "list Microsoft Entra administrators", lambda: list(admins.list_by_server(resource_group, server))
+    )
+    found: dict[str, ObservedAdministrator] = {}
+    for admin in listed:
+        # The service names an administrator by its principal name; its object id is in properties and the id.
+        object_id = admin.object_id or (id_parts(str(admin.id)).get("administrators") if admin.id else None)
+        if object_id is None:
+            continue
+        found[str(object_id).lower()] = ObservedAdministrator(
+            principal_name=str(admin.principal_name or ""),
+            principal_type=sdk_text(admin.principal_type) if admin.principal_type else "",
+            tenant_id=str(admin.tenant_id) if admin.tenant_id else None,
+        )
+    return found
+
+
+def list_databases(
+    clients: AzureClients, policy: RetryPolicy, resource_group: str, server: str
+) -> dict[str, ObservedDatabase]:
+    """Every database of a server by name (case-sensitive, as PostgreSQL's), by one list call."""
+    databases = clients.postgres.databases
+    listed = policy.call(server, "list databases", lambda: list(databases.list_by_server(resource_group, server)))
+    return {
+        str(db.name): ObservedDatabase(charset=str(db.charset or ""), collation=str(db.collation or ""))
+        for db in listed
+        if db.name is not None
+    }
+
+
 def server_properties(found: Any) -> dict[str, Any]:
     """The fields of an SDK ``Server`` pgflex manages, as plain values (observe's ``properties``).
 
-    Keys: location, version, skuName, skuTier, storageSizeGb, autoGrow, highAvailability, tags,
-    administratorLogin, publicNetworkAccess, delegatedSubnetId, privateDnsZoneId.
+    Keys: location, version, skuName, skuTier, storageSizeGb, autoGrow, storageTier, availabilityZone,
+    highAvailability (the mode), standbyAvailabilityZone, backupRetentionDays, geoRedundantBackup (bool),
+    maintenanceWindow (the API's four keys: customWindow, dayOfWeek, startHour, startMinute), passwordAuth and
+    activeDirectoryAuth (bools), entraTenantId, tags, administratorLogin, publicNetworkAccess, delegatedSubnetId,
+    privateDnsZoneId. A value the server does not report is None (and the high-availability mode "Disabled").
     """
     network = found.network
     ha = found.high_availability
     storage = found.storage
+    backup = found.backup
+    window = found.maintenance_window
+    auth = found.auth_config
     return {
         "location": found.location,
         "version": str(found.version) if found.version else None,
@@ -149,12 +209,31 @@ def server_properties(found: Any) -> dict[str, Any]:
         "skuTier": sdk_text(found.sku.tier) if found.sku else None,
         "storageSizeGb": storage.storage_size_gb if storage else None,
         "autoGrow": sdk_text(storage.auto_grow) == "Enabled" if storage else None,
+        "storageTier": sdk_text(storage.tier) if storage and storage.tier else None,
+        "availabilityZone": found.availability_zone or None,
         "highAvailability": sdk_text(ha.mode) if ha and ha.mode else "Disabled",
+        "standbyAvailabilityZone": (ha.standby_availability_zone or None) if ha else None,
+        "backupRetentionDays": backup.backup_retention_days if backup else None,
+        "geoRedundantBackup": sdk_text(backup.geo_redundant_backup) == "Enabled" if backup else None,
+        "maintenanceWindow": _window(window) if window else None,
+        "passwordAuth": sdk_text(auth.password_auth) != "Disabled" if auth else True,
+        "activeDirectoryAuth": sdk_text(auth.active_directory_auth) == "Enabled" if auth else False,
+        "entraTenantId": (auth.tenant_id or None) if auth else None,
         "tags": dict(found.tags or {}),
         "administratorLogin": found.administrator_login,
         "publicNetworkAccess": sdk_text(network.public_network_access) if network else None,
         "delegatedSubnetId": network.delegated_subnet_resource_id if network else None,
         "privateDnsZoneId": network.private_dns_zone_arm_resource_id if network else None,
+    }
+
+
+def _window(window: Any) -> dict[str, Any]:
+    """A maintenance window in the API's spelling (a system-managed one is customWindow Disabled)."""
+    return {
+        "customWindow": sdk_text(window.custom_window) if window.custom_window else "Disabled",
+        "dayOfWeek": window.day_of_week or 0,
+        "startHour": window.start_hour or 0,
+        "startMinute": window.start_minute or 0,
     }
 
 
