@@ -26,6 +26,12 @@ class InvalidRequest(ArmError):
 class InvalidParameterValue(ArmError):
     code = "InvalidParameterValue"
 
+    @classmethod
+    def of(cls, parameter: str, detail: str = "Specify a valid parameter value.") -> InvalidParameterValue:
+        """The service's wording: "Invalid value given for parameter serverName. Specify a valid parameter value."
+        (seen for serverName, Tier and configurationValue); ``detail`` may say more than its second sentence."""
+        return cls(f"Invalid value given for parameter {parameter}. {detail}")
+
 
 class MissingApiVersion(ArmError):
     code = "MissingApiVersionParameter"
@@ -86,6 +92,28 @@ class RouteNotFound(NotFound):
     code = "InvalidResourceType"
 
 
+class InvalidResourceType(NotFound):
+    """Resource Manager's answer to a type its provider does not register (here: a path the emulator does not serve),
+    as it words it (azure-rest-api-specs #14807, terraform-provider-azapi #604)."""
+
+    code = "InvalidResourceType"
+
+    def __init__(self, resource_type: str, namespace: str, api_version: str) -> None:
+        super().__init__(
+            f"The resource type '{resource_type}' could not be found in the namespace '{namespace}' "
+            f"for api version '{api_version}'."
+        )
+
+
+class InvalidResourceNamespace(NotFound):
+    """Resource Manager's answer to a provider namespace it does not know (its wording; the 404 is assumed)."""
+
+    code = "InvalidResourceNamespace"
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(f"The resource namespace '{namespace}' is invalid.")
+
+
 class MethodNotAllowed(ArmError):
     status = 405
     code = "MethodNotAllowed"
@@ -106,8 +134,21 @@ class ServerBusy(Conflict):
 class ServerIsNotReady(Conflict):
     code = "ServerIsNotReady"
 
+    def __init__(self, server: str, state: str, message: str | None = None) -> None:
+        super().__init__(message or f"Server '{server}' is not ready for the operation; its state is '{state}'.")
+
+
+class ServerNotStarted(ServerIsNotReady):
+    """The service's answer to a restart or stop of a server that is not Ready, an update in progress included
+    (terraform-provider-azurerm #29219: its text verbatim, "Sever" included)."""
+
     def __init__(self, server: str, state: str) -> None:
-        super().__init__(f"Server '{server}' is not ready for the operation; its state is '{state}'.")
+        super().__init__(
+            server,
+            state,
+            "Restart or Stop Server can only be performed on Started servers. "
+            f"Sever Name = {server}, Current Server State = {state}",
+        )
 
 
 class RequestTooLarge(ArmError):

@@ -64,6 +64,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "operation_seconds": (0, 3_600),
     "retry_after_seconds": (0, 3_600),
     "page_size": (1, 10_000),
+    # Up to the 5 days a dropped server can be restored in, the longest the service was seen to hold a name.
+    "deleted_name_hold_seconds": (0, 432_000),
     "rate_throttled": (0, 1),
     "rate_server_error": (0, 1),
     "rate_server_busy": (0, 1),
@@ -130,6 +132,8 @@ class Tuning:
     throttle_deletes_per_second: float = 10.0
     data_plane: bool = True  # new servers run a real PostgreSQL
     page_size: int = 100  # items per page in list responses
+    # A deleted server's name stays taken this long (the service holds it: minutes to days, see README).
+    deleted_name_hold_seconds: float = 60.0
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 

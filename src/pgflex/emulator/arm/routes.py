@@ -1,6 +1,8 @@
 """The route table: ARM paths to thin handlers that call one backend method each.
 
-ARM matches path literals case-insensitively, so every pattern does too.
+ARM matches path literals case-insensitively, so every pattern does too. Microsoft.Network's routes are in
+routes_network, Resource Manager's generic ones (providers, resources) in routes_resources: both add theirs to
+the same table when this module is imported.
 """
 
 from __future__ import annotations
@@ -8,24 +10,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from ..errors import NotFound
+from ..errors import NoRegisteredProviderFound, NotFound
 from ..models.backend import Backend
+from ..models.capabilities import LocationNotAvailable
 from ..models.children import ServerChildren
 from ..models.context import Accepted
-from . import wire
+from . import api_versions, wire
 from .wire import Call, Response
 
 Handler = Callable[[Backend, Call], Response]
+T = TypeVar("T")
 
 SUB = "/subscriptions/{subscription}"
 RG = SUB + "/resourceGroups/{resourceGroup}"
 PG = "/providers/Microsoft.DBforPostgreSQL"
 SERVERS = RG + PG + "/flexibleServers"
 SERVER = SERVERS + "/{server}"
-VNETS = RG + "/providers/Microsoft.Network/virtualNetworks"
-ZONES = RG + "/providers/Microsoft.Network/privateDnsZones"
-ZONE = ZONES + "/{zone}"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class Router:
             return handler
 
         return register
+
+    def routes(self) -> tuple[Route, ...]:
+        return tuple(self._routes)
 
     def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for a request; raises NotFound/405 semantics through the caller."""
@@ -81,8 +86,25 @@ def _accepted(backend: Backend, call: Call, accepted: Accepted | None) -> Respon
     return wire.accepted_response(call, call.params["subscription"], accepted, backend.tuning.retry_after_seconds)
 
 
-def _page(backend: Backend, call: Call, items: list[dict[str, object]]) -> Response:
+def page(backend: Backend, call: Call, items: list[dict[str, object]]) -> Response:
     return wire.paged(call, items, backend.tuning.page_size)
+
+
+def in_registered_location(call: Call, work: Callable[[], T]) -> T:
+    """``work()``, or Resource Manager's refusal of a region Flexible Server is not registered in: it checks the
+    region (of the path, or of a created resource) before the provider sees the request, and words the refusal
+    with the request's api-version."""
+    try:
+        return work()
+    except LocationNotAvailable as refused:
+        provider = api_versions.providers()[wire.POSTGRES_PROVIDER]
+        raise NoRegisteredProviderFound(
+            refused.location,
+            call.api_version,
+            refused.resource_type,
+            ", ".join(provider.versions),
+            ", ".join(provider.locations),
+        ) from None
 
 
 # Operation status (polled by the SDK)
@@ -132,7 +154,7 @@ def operation_result(backend: Backend, call: Call) -> Response:
 
 @router.add("GET", "/subscriptions")
 def list_subscriptions(backend: Backend, call: Call) -> Response:
-    return _page(backend, call, backend.resource_groups.list_subscriptions())
+    return page(backend, call, backend.resource_groups.list_subscriptions())
 
 
 @router.add("GET", SUB)
@@ -142,7 +164,7 @@ def get_subscription(backend: Backend, call: Call) -> Response:
 
 @router.add("GET", SUB + "/resourcegroups")
 def list_resource_groups(backend: Backend, call: Call) -> Response:
-    return _page(backend, call, backend.resource_groups.list_all(call.params["subscription"]))
+    return page(backend, call, backend.resource_groups.list_all(call.params["subscription"]))
 
 
 @router.add("PUT", SUB + "/resourcegroups/{resourceGroup}")
@@ -183,12 +205,12 @@ def delete_resource_group(backend: Backend, call: Call) -> Response:
 
 @router.add("GET", SUB + PG + "/flexibleServers")
 def list_servers_in_subscription(backend: Backend, call: Call) -> Response:
-    return _page(backend, call, backend.servers.list_all(call.params["subscription"], None))
+    return page(backend, call, backend.servers.list_all(call.params["subscription"], None))
 
 
 @router.add("GET", SERVERS)
 def list_servers(backend: Backend, call: Call) -> Response:
-    return _page(backend, call, backend.servers.list_all(call.params["subscription"], call.params["resourceGroup"]))
+    return page(backend, call, backend.servers.list_all(call.params["subscription"], call.params["resourceGroup"]))
 
 
 @router.add("GET", SERVER)
@@ -200,11 +222,10 @@ def get_server(backend: Backend, call: Call) -> Response:
 @router.add("PUT", SERVER)
 def put_server(backend: Backend, call: Call) -> Response:
     p = call.params
-    return _accepted(
-        backend,
-        call,
-        backend.servers.create_or_update(p["subscription"], p["resourceGroup"], p["server"], call.body),
+    accepted = in_registered_location(
+        call, lambda: backend.servers.create_or_update(p["subscription"], p["resourceGroup"], p["server"], call.body)
     )
+    return _accepted(backend, call, accepted)
 
 
 @router.add("PATCH", SERVER)
@@ -276,7 +297,7 @@ def update_configuration(backend: Backend, call: Call) -> Response:
 @router.add("GET", SERVER + "/firewallRules")
 def list_firewall_rules(backend: Backend, call: Call) -> Response:
     p = call.params
-    return _page(backend, call, backend.firewall_rules.list_all(p["subscription"], p["resourceGroup"], p["server"]))
+    return page(backend, call, backend.firewall_rules.list_all(p["subscription"], p["resourceGroup"], p["server"]))
 
 
 @router.add("GET", SERVER + "/firewallRules/{name}")
@@ -310,13 +331,13 @@ def delete_firewall_rule(backend: Backend, call: Call) -> Response:
 # Subresources of servers written as long-running operations (list, get, PUT, DELETE), one line each
 
 
-def _serve_children(segment: str, family: Callable[[Backend], ServerChildren]) -> None:
+def _serve_children(segment: str, family: Callable[[Backend], ServerChildren], *, delete: bool = True) -> None:
     collection = f"{SERVER}/{segment}"
     item = collection + "/{name}"
 
     def list_children(backend: Backend, call: Call) -> Response:
         p = call.params
-        return _page(backend, call, family(backend).list_all(p["subscription"], p["resourceGroup"], p["server"]))
+        return page(backend, call, family(backend).list_all(p["subscription"], p["resourceGroup"], p["server"]))
 
     def get_child(backend: Backend, call: Call) -> Response:
         p = call.params
@@ -338,11 +359,60 @@ def _serve_children(segment: str, family: Callable[[Backend], ServerChildren]) -
     router.add("GET", collection)(list_children)
     router.add("GET", item)(get_child)
     router.add("PUT", item)(put_child)
-    router.add("DELETE", item)(delete_child)
+    if delete:
+        router.add("DELETE", item)(delete_child)
 
 
 _serve_children("administrators", lambda backend: backend.administrators)
 _serve_children("databases", lambda backend: backend.databases)
+_serve_children("advancedThreatProtectionSettings", lambda backend: backend.threat_protection, delete=False)
+
+
+# Subresources of servers that are only read: capabilities, log files, backups, replicas, virtual endpoints
+
+
+@router.add("GET", SERVER + "/capabilities")
+def server_capabilities(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return page(backend, call, backend.service.server_capabilities(p["subscription"], p["resourceGroup"], p["server"]))
+
+
+@router.add("GET", SERVER + "/logFiles")
+def list_log_files(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return page(backend, call, backend.server_reads.log_files(p["subscription"], p["resourceGroup"], p["server"]))
+
+
+@router.add("GET", SERVER + "/backups")
+def list_backups(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return page(backend, call, backend.server_reads.backups(p["subscription"], p["resourceGroup"], p["server"]))
+
+
+@router.add("GET", SERVER + "/backups/{name}")
+def get_backup(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return wire.ok(backend.server_reads.backup(p["subscription"], p["resourceGroup"], p["server"], p["name"]))
+
+
+@router.add("GET", SERVER + "/replicas")
+def list_replicas(backend: Backend, call: Call) -> Response:
+    p = call.params
+    return page(backend, call, backend.server_reads.replicas(p["subscription"], p["resourceGroup"], p["server"]))
+
+
+@router.add("GET", SERVER + "/virtualendpoints")
+def list_virtual_endpoints(backend: Backend, call: Call) -> Response:
+    p = call.params
+    reads = backend.server_reads
+    return page(backend, call, reads.virtual_endpoints(p["subscription"], p["resourceGroup"], p["server"]))
+
+
+@router.add("GET", SERVER + "/virtualendpoints/{name}")
+def get_virtual_endpoint(backend: Backend, call: Call) -> Response:
+    p = call.params
+    reads = backend.server_reads
+    return wire.ok(reads.virtual_endpoint(p["subscription"], p["resourceGroup"], p["server"], p["name"]))
 
 
 # Service-level operations
@@ -368,145 +438,12 @@ def subnet_usage(backend: Backend, call: Call) -> Response:
 @router.add("GET", SUB + PG + "/locations/{location}/capabilities")
 def capabilities(backend: Backend, call: Call) -> Response:
     p = call.params
-    return _page(backend, call, backend.service.capabilities(p["subscription"], p["location"]))
-
-
-# Virtual networks and subnets
-
-
-@router.add("GET", SUB + "/providers/Microsoft.Network/virtualNetworks")
-def list_all_vnets(backend: Backend, call: Call) -> Response:
-    sub = call.params["subscription"]
-    groups = [g["name"] for g in backend.resource_groups.list_all(sub)]
-    return _page(backend, call, [v for g in groups for v in backend.networks.list_vnets(sub, g)])
-
-
-@router.add("GET", VNETS)
-def list_vnets(backend: Backend, call: Call) -> Response:
-    return _page(backend, call, backend.networks.list_vnets(call.params["subscription"], call.params["resourceGroup"]))
-
-
-@router.add("PUT", VNETS + "/{vnet}")
-def put_vnet(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.written(backend.networks.put_vnet(p["subscription"], p["resourceGroup"], p["vnet"], call.body))
-
-
-@router.add("GET", VNETS + "/{vnet}")
-def get_vnet(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.ok(backend.networks.get_vnet(p["subscription"], p["resourceGroup"], p["vnet"]))
-
-
-@router.add("DELETE", VNETS + "/{vnet}")
-def delete_vnet(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.deleted(backend.networks.delete_vnet(p["subscription"], p["resourceGroup"], p["vnet"]))
-
-
-@router.add("GET", VNETS + "/{vnet}/subnets")
-def list_subnets(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return _page(backend, call, backend.networks.list_subnets(p["subscription"], p["resourceGroup"], p["vnet"]))
-
-
-@router.add("PUT", VNETS + "/{vnet}/subnets/{subnet}")
-def put_subnet(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.written(
-        backend.networks.put_subnet(p["subscription"], p["resourceGroup"], p["vnet"], p["subnet"], call.body)
+    return page(
+        backend,
+        call,
+        in_registered_location(call, lambda: backend.service.capabilities(p["subscription"], p["location"])),
     )
 
 
-@router.add("GET", VNETS + "/{vnet}/subnets/{subnet}")
-def get_subnet(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.ok(backend.networks.get_subnet(p["subscription"], p["resourceGroup"], p["vnet"], p["subnet"]))
-
-
-@router.add("DELETE", VNETS + "/{vnet}/subnets/{subnet}")
-def delete_subnet(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.deleted(backend.networks.delete_subnet(p["subscription"], p["resourceGroup"], p["vnet"], p["subnet"]))
-
-
-# Private DNS zones, links and A records
-
-
-@router.add("GET", SUB + "/providers/Microsoft.Network/privateDnsZones")
-def list_all_zones(backend: Backend, call: Call) -> Response:
-    return _page(backend, call, backend.dns.list_zones(call.params["subscription"], None))
-
-
-@router.add("GET", ZONES)
-def list_zones(backend: Backend, call: Call) -> Response:
-    return _page(backend, call, backend.dns.list_zones(call.params["subscription"], call.params["resourceGroup"]))
-
-
-@router.add("PUT", ZONE)
-def put_zone(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.written(backend.dns.put_zone(p["subscription"], p["resourceGroup"], p["zone"], call.body))
-
-
-@router.add("GET", ZONE)
-def get_zone(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.ok(backend.dns.get_zone(p["subscription"], p["resourceGroup"], p["zone"]))
-
-
-@router.add("DELETE", ZONE)
-def delete_zone(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.deleted(backend.dns.delete_zone(p["subscription"], p["resourceGroup"], p["zone"]))
-
-
-@router.add("GET", ZONE + "/virtualNetworkLinks")
-def list_links(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return _page(backend, call, backend.dns.list_links(p["subscription"], p["resourceGroup"], p["zone"]))
-
-
-@router.add("PUT", ZONE + "/virtualNetworkLinks/{link}")
-def put_link(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.written(backend.dns.put_link(p["subscription"], p["resourceGroup"], p["zone"], p["link"], call.body))
-
-
-@router.add("GET", ZONE + "/virtualNetworkLinks/{link}")
-def get_link(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.ok(backend.dns.get_link(p["subscription"], p["resourceGroup"], p["zone"], p["link"]))
-
-
-@router.add("DELETE", ZONE + "/virtualNetworkLinks/{link}")
-def delete_link(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.deleted(backend.dns.delete_link(p["subscription"], p["resourceGroup"], p["zone"], p["link"]))
-
-
-@router.add("GET", ZONE + "/A")
-@router.add("GET", ZONE + "/ALL")
-def list_a_records(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return _page(backend, call, backend.dns.list_a_records(p["subscription"], p["resourceGroup"], p["zone"]))
-
-
-@router.add("PUT", ZONE + "/A/{record}")
-def put_a_record(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.written(
-        backend.dns.put_a_record(p["subscription"], p["resourceGroup"], p["zone"], p["record"], call.body)
-    )
-
-
-@router.add("GET", ZONE + "/A/{record}")
-def get_a_record(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.ok(backend.dns.get_a_record(p["subscription"], p["resourceGroup"], p["zone"], p["record"]))
-
-
-@router.add("DELETE", ZONE + "/A/{record}")
-def delete_a_record(backend: Backend, call: Call) -> Response:
-    p = call.params
-    return wire.deleted(backend.dns.delete_a_record(p["subscription"], p["resourceGroup"], p["zone"], p["record"]))
+# Microsoft.Network's routes and Resource Manager's generic ones add theirs to ``router`` on import.
+from . import routes_network, routes_resources  # noqa: E402, F401

@@ -8,53 +8,55 @@ list varies by region and subscription (a client must read it per location, as p
 
 from __future__ import annotations
 
-from ..errors import ArmError, InvalidParameterValue
+from ..errors import ArmError
 
-# Public-cloud regions with Flexible Server (as Resource Manager lists them for a resource group).
-LOCATIONS = (
-    "australiacentral",
-    "australiacentral2",
-    "australiaeast",
-    "australiasoutheast",
-    "brazilsouth",
-    "canadacentral",
-    "canadaeast",
-    "centralindia",
-    "centralus",
-    "eastasia",
-    "eastus",
-    "eastus2",
-    "francecentral",
-    "germanywestcentral",
-    "israelcentral",
-    "italynorth",
-    "japaneast",
-    "japanwest",
-    "koreacentral",
-    "koreasouth",
-    "mexicocentral",
-    "northcentralus",
-    "northeurope",
-    "norwayeast",
-    "polandcentral",
-    "qatarcentral",
-    "southafricanorth",
-    "southcentralus",
-    "southeastasia",
-    "southindia",
-    "spaincentral",
-    "swedencentral",
-    "switzerlandnorth",
-    "uaenorth",
-    "uksouth",
-    "ukwest",
-    "westcentralus",
-    "westeurope",
-    "westindia",
-    "westus",
-    "westus2",
-    "westus3",
-)
+# Public-cloud regions with Flexible Server: the name Resource Manager uses in ids and requests, and the display
+# name its provider metadata lists (Resource Manager's location list).
+LOCATION_NAMES = {
+    "australiacentral": "Australia Central",
+    "australiacentral2": "Australia Central 2",
+    "australiaeast": "Australia East",
+    "australiasoutheast": "Australia Southeast",
+    "brazilsouth": "Brazil South",
+    "canadacentral": "Canada Central",
+    "canadaeast": "Canada East",
+    "centralindia": "Central India",
+    "centralus": "Central US",
+    "eastasia": "East Asia",
+    "eastus": "East US",
+    "eastus2": "East US 2",
+    "francecentral": "France Central",
+    "germanywestcentral": "Germany West Central",
+    "israelcentral": "Israel Central",
+    "italynorth": "Italy North",
+    "japaneast": "Japan East",
+    "japanwest": "Japan West",
+    "koreacentral": "Korea Central",
+    "koreasouth": "Korea South",
+    "mexicocentral": "Mexico Central",
+    "northcentralus": "North Central US",
+    "northeurope": "North Europe",
+    "norwayeast": "Norway East",
+    "polandcentral": "Poland Central",
+    "qatarcentral": "Qatar Central",
+    "southafricanorth": "South Africa North",
+    "southcentralus": "South Central US",
+    "southeastasia": "Southeast Asia",
+    "southindia": "South India",
+    "spaincentral": "Spain Central",
+    "swedencentral": "Sweden Central",
+    "switzerlandnorth": "Switzerland North",
+    "uaenorth": "UAE North",
+    "uksouth": "UK South",
+    "ukwest": "UK West",
+    "westcentralus": "West Central US",
+    "westeurope": "West Europe",
+    "westindia": "West India",
+    "westus": "West US",
+    "westus2": "West US 2",
+    "westus3": "West US 3",
+}
+LOCATIONS = tuple(LOCATION_NAMES)
 
 
 def _sizes(prefix: str, suffix: str, cores: tuple[int, ...], memory_per_core: int) -> list[tuple[str, int, int, int]]:
@@ -92,7 +94,7 @@ DEFAULT_SKU = {
     "GeneralPurpose": "Standard_D2ds_v5",
     "MemoryOptimized": "Standard_E2ds_v5",
 }
-_TIER_OF_SKU = {name.lower(): tier for tier, skus in SKUS.items() for name, *_ in skus}
+_OFFERED = {name.lower(): (name, tier) for tier, skus in SKUS.items() for name, *_ in skus}
 
 
 # Availability zones of every region here (capabilities list them per compute size as supportedZones).
@@ -131,13 +133,16 @@ STORAGE_TIERS = {
 
 
 class LocationNotAvailable(ArmError):
-    """Resource Manager's answer for a region the resource type is not registered in."""
+    """Resource Manager's answer for a region the resource type is not registered in. Resource Manager words it
+    with the request's api-version, which the routes add (arm.routes)."""
 
     code = "NoRegisteredProviderFound"
 
     def __init__(self, location: str, resource_type: str) -> None:
+        self.location = location.replace(" ", "").lower()
+        self.resource_type = resource_type
         super().__init__(
-            f"No registered resource provider found for location '{location}' for type '{resource_type}'. "
+            f"No registered resource provider found for location '{self.location}' for type '{resource_type}'. "
             f"The supported locations are '{', '.join(LOCATIONS)}'."
         )
 
@@ -150,15 +155,9 @@ def require_location(location: str, resource_type: str) -> str:
     return canonical
 
 
-def require_offered_sku(name: str, tier: str) -> None:
-    """Refuse a compute size the service does not offer, or offers in another tier."""
-    offered_in = _TIER_OF_SKU.get(name.lower())
-    if offered_in is None:
-        raise InvalidParameterValue(f"sku.name '{name}' is not a known compute size.", code="InvalidSkuName")
-    if offered_in != tier:
-        raise InvalidParameterValue(
-            f"The compute size '{name}' belongs to the {offered_in} tier, not {tier}.", code="InvalidSkuForTier"
-        )
+def offered_sku(name: str) -> tuple[str, str] | None:
+    """The compute size spelt as the capabilities spell it, with its tier; None when it is not offered."""
+    return _OFFERED.get(name.lower())
 
 
 class AvailabilityZoneNotAvailable(ArmError):

@@ -15,7 +15,9 @@ from .servers import Servers
 
 PUT = "firewallRule.put"
 DELETE = "firewallRule.delete"
-RULE_NAME = re.compile(r"^[-\w\._]{1,128}$")
+# The API's pattern for a rule's name: up to 80 letters, digits, '-' and '_', starting with a letter or digit and
+# not ending with '-' (no dots).
+RULE_NAME = re.compile(r"[a-zA-Z0-9][-_a-zA-Z0-9]{0,79}(?<!-)")
 
 
 class FirewallRules:
@@ -38,9 +40,12 @@ class FirewallRules:
 
     def create_or_update(self, subscription: str, resource_group: str, server: str, name: str, body: Any) -> Accepted:
         record = self._servers.require(subscription, resource_group, server)
-        if not RULE_NAME.match(name):
-            raise InvalidParameterValue(
-                f"The firewall rule name '{name}' is invalid: use up to 128 letters, digits, '-', '_' and '.'."
+        if not RULE_NAME.fullmatch(name):
+            # Assumed: the service's wording for a bad server name, naming this parameter.
+            raise InvalidParameterValue.of(
+                "firewallRuleName",
+                f"'{name}' is not a valid firewall rule name: use 1 to 80 letters, digits, '-' and '_', starting "
+                "with a letter or digit and not ending with '-'.",
             )
         if record.body["properties"]["network"].get("delegatedSubnetResourceId"):
             raise ArmError(

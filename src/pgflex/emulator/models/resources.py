@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import ArmError, InvalidRequest
 from ..store import Operation, Record
+from .capabilities import LOCATIONS
 from .context import Accepted, Context, Written, optional_object, require_object
 from .ids import RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE, resource_group_id, subscription_id
 
@@ -90,8 +91,10 @@ class ResourceGroups:
         existing = self._ctx.store.get(resource_group_id(subscription, name))
         if existing is None and not isinstance(location, str):
             raise InvalidRequest("The 'location' property is required for a new resource group.")
+        if existing is None:
+            location = _group_location(str(location))
         if existing is not None:
-            if isinstance(location, str) and location.lower() != existing.body["location"].lower():
+            if isinstance(location, str) and _canonical(location) != existing.body["location"].lower():
                 raise ArmError(
                     f"Invalid resource group location '{location}'. The Resource group already exists "
                     f"in location '{existing.body['location']}'.",
@@ -167,3 +170,19 @@ class ResourceGroups:
         if record is not None:
             record.body["properties"]["provisioningState"] = "Succeeded"
             self._ctx.store.put(record)
+
+
+def _canonical(location: str) -> str:
+    """A region as Resource Manager stores it: "West Europe" is westeurope."""
+    return location.replace(" ", "").lower()
+
+
+def _group_location(location: str) -> str:
+    """Resource Manager's answer to a region it does not offer resource groups in, in its words (azure-cli #7602)."""
+    if _canonical(location) not in LOCATIONS:
+        raise ArmError(
+            f"The provided location '{location}' is not available for resource group. "
+            f"List of available regions is '{','.join(LOCATIONS)}'.",
+            code="LocationNotAvailableForResourceGroup",
+        )
+    return _canonical(location)

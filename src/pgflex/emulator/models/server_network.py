@@ -14,6 +14,9 @@ from .ids import SERVER_TYPE, parse_resource_id
 from .network import Networks, is_delegated_to_postgres
 from .privatedns import PrivateDns
 from .server_rules import DNS_SUFFIX
+from .values import canonical
+
+ACCESS = ("Enabled", "Disabled")
 
 ADDRESS = "address"  # private fact of a server: its IP in its delegated subnet
 
@@ -29,6 +32,8 @@ class ServerNetworks:
         subnet_id = requested.get("delegatedSubnetResourceId")
         zone_id = requested.get("privateDnsZoneArmResourceId")
         access = requested.get("publicNetworkAccess")
+        if access is not None:
+            access = canonical(access, ACCESS, "publicNetworkAccess")
         if not subnet_id:
             if zone_id:
                 raise InvalidParameterValue("A private DNS zone is only used with a delegated subnet.")
@@ -70,13 +75,11 @@ class ServerNetworks:
     @staticmethod
     def updated(current: dict[str, Any], requested: Any) -> dict[str, Any]:
         requested = require_object(requested, "network")
-        access = requested.get("publicNetworkAccess")
-        if access is None:
+        if requested.get("publicNetworkAccess") is None:
             return current
+        access = canonical(requested["publicNetworkAccess"], ACCESS, "publicNetworkAccess")
         if current.get("delegatedSubnetResourceId") and access == "Enabled":
             raise _public_with_subnet()
-        if access not in ("Enabled", "Disabled"):
-            raise InvalidParameterValue(f"publicNetworkAccess must be Enabled or Disabled, not '{access}'.")
         return {**current, "publicNetworkAccess": access}
 
     def zone_for(self, server: Record) -> Record | None:

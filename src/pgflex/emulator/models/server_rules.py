@@ -10,8 +10,9 @@ from typing import Any
 
 from ..dataplane.scram import scram_verifier
 from ..errors import ArmError, InvalidParameterValue, InvalidRequest
-from .capabilities import require_offered_sku
+from .capabilities import offered_sku
 from .context import require_object
+from .values import canonical
 
 DNS_SUFFIX = "postgres.database.azure.com"
 SERVER_NAME = re.compile(r"^(?!-)[a-z0-9-]{3,63}(?<!-)$")
@@ -40,19 +41,21 @@ class MissingRequiredParameter(ArmError):
 
 
 def require_server_name(name: str) -> None:
-    if not SERVER_NAME.match(name):
-        raise ArmError(
-            f"Server name '{name}' is invalid: use 3 to 63 lowercase letters, digits and hyphens, "
-            "not starting or ending with a hyphen.",
-            code="InvalidServerName",
+    """The service's refusal, in its words (azure-docs #106980): InvalidParameterValue naming serverName."""
+    if not SERVER_NAME.fullmatch(name):
+        raise InvalidParameterValue.of(
+            "serverName",
+            "Specify a valid parameter value: 3 to 63 lowercase letters, digits and hyphens, not starting or "
+            "ending with a hyphen.",
         )
 
 
 def version(raw: Any) -> str:
-    chosen = str(raw or DEFAULT_VERSION)
-    if chosen not in VERSIONS:
-        raise InvalidParameterValue(f"Version '{chosen}' is not supported. Supported: {', '.join(VERSIONS)}.")
-    return chosen
+    """The major version as the API spells it, a string ("16" for 16), among those the capabilities offer."""
+    chosen = DEFAULT_VERSION if raw is None or raw == "" else raw
+    if isinstance(chosen, bool) or not isinstance(chosen, str | int):
+        chosen = repr(chosen)
+    return canonical(str(chosen), VERSIONS, "Version")
 
 
 def check_login(login: Any) -> str:
@@ -99,13 +102,22 @@ def sealed(password: str) -> str:
 
 
 def sku(raw: Any) -> dict[str, str]:
+    """The compute size and its tier, spelt as the capabilities spell them, or the service's refusal: a size
+    the capabilities do not offer, or a tier that is not the size's (the service names parameter Tier,
+    azure-sdk-for-python #44200; for an unknown size, SkuName is assumed)."""
     requested = require_object(raw, "sku") if raw is not None else {}
     name, tier = requested.get("name"), requested.get("tier")
     if not isinstance(name, str) or not isinstance(tier, str):
         raise InvalidRequest("sku.name and sku.tier are required.")
-    if tier not in TIERS:
-        raise InvalidParameterValue(f"sku.tier '{tier}' is not one of {', '.join(TIERS)}.")
-    require_offered_sku(name, tier)
+    tier = canonical(tier, TIERS, "Tier")
+    offered = offered_sku(name)
+    if offered is None:
+        raise InvalidParameterValue.of("SkuName", f"The compute size '{name}' is not offered.")
+    name, offered_tier = offered
+    if offered_tier != tier:
+        raise InvalidParameterValue.of(
+            "Tier", f"The compute size '{name}' belongs to the {offered_tier} tier, not {tier}."
+        )
     return {"name": name, "tier": tier}
 
 
@@ -163,3 +175,11 @@ def administrator_change(login: str, properties: dict[str, Any], auth: dict[str,
             "The administrator password can be changed only while password authentication is on."
         )
     return login, {"password": sealed(check_password(password, login))}
+
+
+def show_login(properties: dict[str, Any], login: str | None) -> None:
+    """GET shows administratorLogin only while password authentication is on, as the service does."""
+    if login and properties["authConfig"]["passwordAuth"] == "Enabled":
+        properties["administratorLogin"] = login
+    else:
+        properties.pop("administratorLogin", None)

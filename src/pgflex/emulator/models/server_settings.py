@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import ArmError, InvalidParameterValue
 from .capabilities import STORAGE_TIERS, TIER_IOPS, ZONES, require_zone
 from .context import optional_object
+from .values import canonical
 
 SWITCH = ("Enabled", "Disabled")
 HA_MODES = ("Disabled", "SameZone", "ZoneRedundant")
@@ -51,14 +52,12 @@ def _creation_only(what: str, current: object, instead: str) -> InvalidParameter
 
 
 def _switch(value: Any, field: str, allowed: tuple[str, ...] = SWITCH) -> str:
-    if value not in allowed:
-        raise InvalidParameterValue(f"{field} must be one of {', '.join(allowed)}, not '{value}'.")
-    return str(value)
+    return canonical(value, allowed, field)
 
 
 def _integer(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidParameterValue(f"{field} must be a whole number from {low} to {high}, not {value!r}.")
+        raise InvalidParameterValue.of(field, f"It must be a whole number from {low} to {high}, not {value!r}.")
     return value
 
 
@@ -124,8 +123,8 @@ def storage(requested: dict[str, Any], current: dict[str, Any] | None) -> dict[s
     keep = current or {}
     size = _given(requested, "storageSizeGB", keep.get("storageSizeGB", DEFAULT_STORAGE_GB))
     if size not in STORAGE_TIERS or isinstance(size, bool):
-        raise InvalidParameterValue(
-            f"storageSizeGB {size} is not supported. Supported sizes: {', '.join(map(str, STORAGE_TIERS))}."
+        raise InvalidParameterValue.of(
+            "storageSizeGB", f"{size} is not supported. Supported sizes: {', '.join(map(str, STORAGE_TIERS))}."
         )
     if current is not None and size < int(current["storageSizeGB"]):
         raise InvalidParameterValue("Storage size cannot be reduced.", code="StorageSizeDecreaseNotSupported")
@@ -134,13 +133,13 @@ def storage(requested: dict[str, Any], current: dict[str, Any] | None) -> dict[s
     if tier is None or tier == "":
         # Growing storage raises a tier below the new size's default to that default, as the service does.
         tier = keep["tier"] if keep.get("tier") in offered else offered[0]
-    elif tier not in offered:
-        raise InvalidParameterValue(
-            f"Performance tier '{tier}' is not offered for {size} GiB of storage; choose one of {', '.join(offered)}."
-        )
+    else:
+        tier = _offered_tier(tier, offered, size)
     kind = requested.get("type")
-    if kind not in (None, "", "Premium_LRS"):
-        raise InvalidParameterValue(f"Storage type '{kind}' is not offered here: only Premium_LRS (Premium SSD).")
+    if kind not in (None, "") and str(kind).lower() != "premium_lrs":
+        raise InvalidParameterValue.of(
+            "storage.type", f"Storage type '{kind}' is not offered here: only Premium_LRS (Premium SSD)."
+        )
     iops = requested.get("iops")
     if iops is not None and iops != TIER_IOPS[tier]:
         raise InvalidParameterValue(
@@ -149,6 +148,16 @@ def storage(requested: dict[str, Any], current: dict[str, Any] | None) -> dict[s
         )
     auto_grow = _switch(_given(requested, "autoGrow", keep.get("autoGrow", "Disabled")), "storage.autoGrow")
     return {"type": "", "autoGrow": auto_grow, "iops": TIER_IOPS[tier], "storageSizeGB": size, "tier": tier}
+
+
+def _offered_tier(tier: Any, offered: tuple[str, ...], size: int) -> str:
+    chosen = next((name for name in offered if isinstance(tier, str) and name.lower() == tier.lower()), None)
+    if chosen is None:
+        raise InvalidParameterValue.of(
+            "storage.tier",
+            f"Performance tier '{tier}' is not offered for {size} GiB of storage; choose one of {', '.join(offered)}.",
+        )
+    return chosen
 
 
 def backup(requested: dict[str, Any], current: dict[str, Any] | None, earliest_restore: str) -> dict[str, Any]:
@@ -198,6 +207,14 @@ def high_availability(
             f"With ZoneRedundant high availability the standby needs a zone other than the server's ({zone})."
         )
     return {"mode": mode, "standbyAvailabilityZone": standby, "state": "Healthy"}
+
+
+def fail_over(properties: dict[str, Any]) -> None:
+    """The standby becomes the primary: the server's zone and its standby's swap places."""
+    standby = properties["highAvailability"].get("standbyAvailabilityZone")
+    if properties["highAvailability"]["mode"] != "Disabled" and standby:
+        properties["highAvailability"]["standbyAvailabilityZone"] = properties["availabilityZone"]
+        properties["availabilityZone"] = standby
 
 
 def check_high_availability_fits(high_availability: dict[str, Any], sku: dict[str, str]) -> None:

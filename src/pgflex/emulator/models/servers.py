@@ -18,11 +18,11 @@ from typing import Any
 from ..dataplane import DataPlaneError
 from ..errors import (
     ArmError,
-    Conflict,
     InvalidParameterValue,
     NotFound,
     ServerBusy,
     ServerIsNotReady,
+    ServerNotStarted,
 )
 from ..settings import DEFAULT_TENANT
 from ..store import Operation, Record
@@ -32,6 +32,7 @@ from .ids import CONFIGURATION_TYPE, FIREWALL_RULE_TYPE, SERVER_TYPE, now_iso, p
 from .network import Networks
 from .parameters import running_parameters
 from .privatedns import PrivateDns
+from .server_names import ServerNames
 from .server_network import ADDRESS, ServerNetworks
 from .server_rules import (
     DNS_SUFFIX,
@@ -39,11 +40,13 @@ from .server_rules import (
     first_administrator,
     require_server_name,
     sealed,
+    show_login,
     sku,
     tags,
     version,
 )
-from .server_settings import Scope, new_settings, updated_settings
+from .server_settings import Scope, fail_over, new_settings, updated_settings
+from .values import canonical
 
 CREATE = "server.create"
 UPDATE = "server.update"
@@ -56,6 +59,8 @@ DELETE = "server.delete"
 FAILED_START_STATE = "Inaccessible"
 DATA_PLANE_FAILED = "dataPlaneFailed"  # operation payload: the data plane's start failed, not the operation
 FAILOVER_MODES = ("PlannedFailover", "ForcedFailover", "PlannedSwitchover", "ForcedSwitchover")
+# The API's create modes; the emulator creates servers from nothing only ("Default" is "Create"'s old name).
+CREATE_MODES = ("Create", "Default", "GeoRestore", "PointInTimeRestore", "Replica", "ReviveDropped", "Update")
 
 # Private facts kept beside the resource body.
 BUSY = "busy"  # id of the operation holding the server
@@ -75,6 +80,7 @@ class Servers:
     def __init__(self, ctx: Context, networks: Networks, dns: PrivateDns) -> None:
         self._ctx = ctx
         self.placement = ServerNetworks(ctx.store, networks, dns)
+        self.names = ServerNames(ctx)
         self._creation_hooks: list[CreationHook] = []
         runner = ctx.runner
         runner.register(CREATE, self._complete_create, self._rollback_create)
@@ -124,12 +130,13 @@ class Servers:
         if existing is not None:
             return self._update(existing, payload)
         require_server_name(name)
-        if self.by_name(name) is not None:
-            raise Conflict(f"Specified server name '{name}' is already used.", code="ServerNameAlreadyExists")
+        self.names.require_free(name)
         properties = optional_object(payload, "properties", "a flexible server")
-        create_mode = str(properties.get("createMode", "Create"))
-        if create_mode.lower() not in ("create", "default"):
-            raise InvalidParameterValue(f"createMode '{create_mode}' is not supported by the emulator.")
+        create_mode = canonical(properties.get("createMode") or "Create", CREATE_MODES, "createMode")
+        if create_mode not in ("Create", "Default"):
+            raise InvalidParameterValue.of(
+                "createMode", f"createMode '{create_mode}' is not supported by the emulator."
+            )
         location = require_location(str(payload.get("location") or group.body["location"]), "flexibleServers")
         compute = sku(payload.get("sku"))
         created_at = now_iso()
@@ -163,7 +170,7 @@ class Servers:
         has_data_plane = self._ctx.tuning.data_plane and self._ctx.runtime is not None
         private = {HAS_DATA_PLANE: has_data_plane, PENDING_RESTART: [], ADDRESS: address, ADMIN_LOGIN: login}
         record = Record(server_id, SERVER_TYPE, subscription, resource_group, "", body=resource, private=private)
-        _show_login(record)
+        show_login(record.body["properties"], record.private.get(ADMIN_LOGIN))
         # The password is needed once, by the data plane; it lives in the operation until it completes.
         secret = {"password": sealed(password)} if password else {}
         accepted = self._begin(record, CREATE, "Provisioning", {"secret": secret}, check_state=False)
@@ -177,7 +184,7 @@ class Servers:
 
     def restart(self, subscription: str, resource_group: str, name: str, body: Any) -> Accepted:
         record = self.require(subscription, resource_group, name)
-        self._require_state(record, "Ready", FAILED_START_STATE)
+        self._require_started(record, "Ready", FAILED_START_STATE)
         options = body if isinstance(body, dict) else {}
         if options.get("restartWithFailover") is True:
             mode = options.get("failoverMode", FAILOVER_MODES[0])
@@ -198,7 +205,7 @@ class Servers:
 
     def stop(self, subscription: str, resource_group: str, name: str) -> Accepted:
         record = self.require(subscription, resource_group, name)
-        self._require_state(record, "Ready")
+        self._require_started(record, "Ready")
         return self._begin(record, STOP, "Stopping", {})
 
     def delete(self, subscription: str, resource_group: str, name: str) -> Accepted | None:
@@ -288,12 +295,14 @@ class Servers:
         self._ctx.store.put(record)
         return Accepted(op, record.body["location"])
 
-    def _require_state(self, record: Record, *states: str) -> None:
-        if record.private.get(BUSY):
-            raise ServerBusy(record.body["name"])
+    def _require_started(self, record: Record, *states: str) -> None:
+        """A restart or stop needs a started server: one busy with a write (Updating, ...) is not, and the service
+        says ServerIsNotReady rather than ServerBusy (FACTS: restart or stop while Updating)."""
         current = record.body["properties"]["state"]
         if current not in states:
-            raise ServerIsNotReady(record.body["name"], current)
+            raise ServerNotStarted(record.body["name"], current)
+        if record.private.get(BUSY):
+            raise ServerBusy(record.body["name"])
 
     def _update(self, record: Record, payload: dict[str, Any]) -> Accepted:
         """PUT on an existing server and PATCH both merge: omitted properties keep their values, as the service does.
@@ -321,7 +330,7 @@ class Servers:
         if network is not None:
             current["network"] = network
         record.private[ADMIN_LOGIN] = login
-        _show_login(record)
+        show_login(record.body["properties"], record.private.get(ADMIN_LOGIN))
         return self._begin(record, UPDATE, "Updating", {"before": before, "secret": secret})
 
     # Completions (idempotent: a crash may run them twice)
@@ -411,7 +420,7 @@ class Servers:
             await self._start_data_plane(op, runtime.restart, record.body["name"])
             await self._remember_endpoint(record.body["name"])
         if op.payload["options"].get("restartWithFailover") is True:
-            _fail_over(record)
+            fail_over(record.body["properties"])
             self._ctx.store.put(record)
         self._mark_restarted(self.release(op))
 
@@ -470,6 +479,7 @@ class Servers:
             await asyncio.to_thread(runtime.delete, record.body["name"])
         self.placement.withdraw(record)
         self._ctx.store.delete(record.id)
+        self.names.hold(record.body["name"])
 
     def _after_failed_start(self, op: Operation, error: ArmError) -> None:
         """A restart or start whose PostgreSQL did not come up leaves the server in FAILED_START_STATE."""
@@ -478,22 +488,3 @@ class Servers:
 
     def _restore_state(self, op: Operation, error: ArmError) -> None:
         self.release(op, state=op.payload["previousState"])
-
-
-def _show_login(record: Record) -> None:
-    """GET shows administratorLogin only while password authentication is on, as the service does."""
-    properties = record.body["properties"]
-    login = record.private.get(ADMIN_LOGIN)
-    if login and properties["authConfig"]["passwordAuth"] == "Enabled":
-        properties["administratorLogin"] = login
-    else:
-        properties.pop("administratorLogin", None)
-
-
-def _fail_over(record: Record) -> None:
-    """The standby becomes the primary: the server's zone and its standby's swap places."""
-    properties = record.body["properties"]
-    standby = properties["highAvailability"].get("standbyAvailabilityZone")
-    if properties["highAvailability"]["mode"] != "Disabled" and standby:
-        properties["highAvailability"]["standbyAvailabilityZone"] = properties["availabilityZone"]
-        properties["availabilityZone"] = standby

@@ -1,4 +1,5 @@
-"""Service-level operations: name availability, DNS suffix, subnet usage and capabilities."""
+"""Service-level operations: name availability, DNS suffix, subnet usage and capabilities (per location and
+per server)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class ServiceInfo:
         result: dict[str, Any] = {"name": name, "type": resource_type, "nameAvailable": True, "message": ""}
         if not SERVER_NAME.match(name):
             result.update(nameAvailable=False, reason="Invalid", message=f"'{name}' is not a valid server name.")
-        elif self._servers.by_name(name) is not None:
+        elif self._servers.names.taken(name):
             result.update(
                 nameAvailable=False,
                 reason="AlreadyExists",
@@ -60,77 +61,87 @@ class ServiceInfo:
     def capabilities(self, subscription: str, location: str) -> list[dict[str, Any]]:
         self._ctx.require_subscription(subscription)
         require_location(location, "locations/capabilities")  # as Resource Manager refuses a region it lacks
-        enabled = {"status": "Available", "reason": ""}
-        editions = []
-        for tier, skus in SKUS.items():
-            editions.append(
-                {
-                    **enabled,
-                    "name": tier,
-                    "defaultSkuName": DEFAULT_SKU[tier],
-                    "supportedStorageEditions": [
-                        {
-                            **enabled,
-                            "name": "ManagedDisk",
-                            "defaultStorageSizeMb": 131072,
-                            "supportedStorageMb": [
-                                {
-                                    **enabled,
-                                    "storageSizeMb": size * 1024,
-                                    "supportedIops": TIER_IOPS[tiers[0]],
-                                    "defaultIopsTier": tiers[0],
-                                    "supportedIopsTiers": [
-                                        {**enabled, "name": name, "iops": TIER_IOPS[name]} for name in tiers
-                                    ],
-                                }
-                                for size, tiers in STORAGE_TIERS.items()
-                            ],
-                        }
-                    ],
-                    "supportedServerSkus": [
-                        {
-                            **enabled,
-                            "name": name,
-                            "vCores": cores,
-                            "supportedIops": max_iops,
-                            "supportedMemoryPerVcoreMb": memory,
-                            "supportedZones": list(ZONES),
-                            "supportedHaMode": [] if tier == "Burstable" else ["SameZone", "ZoneRedundant"],
-                        }
-                        for name, cores, memory, max_iops in skus
-                    ],
-                }
-            )
-        return [
+        return [_capability(VERSIONS)]
+
+    def server_capabilities(self, subscription: str, resource_group: str, server: str) -> list[dict[str, Any]]:
+        """What a server can change to: its region's compute sizes and storage (any tier: a server may move
+        between tiers) and its own major version with the versions it may be upgraded to (assumed: the service
+        documents no difference from its region's list; az reads this list before update and upgrade)."""
+        record = self._servers.require(subscription, resource_group, server)
+        return [_capability((record.body["properties"]["version"],))]
+
+
+def _capability(versions: tuple[str, ...]) -> dict[str, Any]:
+    """The capabilities the emulator offers everywhere (capabilities.py), listing ``versions``."""
+    enabled = {"status": "Available", "reason": ""}
+    editions = []
+    for tier, skus in SKUS.items():
+        editions.append(
             {
                 **enabled,
-                "name": "FlexibleServerCapabilities",
-                # Clients (az) read these flags to decide what a location offers.
-                "supportedFeatures": [
-                    {"name": name, "status": status}
-                    for name, status in (
-                        ("OfferRestricted", "Disabled"),
-                        ("ZoneRedundantHa", "Enabled"),
-                        ("GeoBackup", "Enabled"),
-                        ("OnlineResize", "Enabled"),
-                        ("IndexTuning", "Disabled"),
-                    )
-                ],
-                "supportedServerEditions": editions,
-                "supportedServerVersions": [
+                "name": tier,
+                "defaultSkuName": DEFAULT_SKU[tier],
+                "supportedStorageEditions": [
                     {
                         **enabled,
-                        "name": v,
-                        "supportedVersionsToUpgrade": [u for u in VERSIONS if int(u) > int(v)],
+                        "name": "ManagedDisk",
+                        "defaultStorageSizeMb": 131072,
+                        "supportedStorageMb": [
+                            {
+                                **enabled,
+                                "storageSizeMb": size * 1024,
+                                "supportedIops": TIER_IOPS[tiers[0]],
+                                "defaultIopsTier": tiers[0],
+                                "supportedIopsTiers": [
+                                    {**enabled, "name": name, "iops": TIER_IOPS[name]} for name in tiers
+                                ],
+                            }
+                            for size, tiers in STORAGE_TIERS.items()
+                        ],
                     }
-                    for v in VERSIONS
                 ],
-                "fastProvisioningSupported": "Disabled",
-                "geoBackupSupported": "Enabled",
-                "zoneRedundantHaSupported": "Enabled",
-                "zoneRedundantHaAndGeoBackupSupported": "Enabled",
-                "storageAutoGrowthSupported": "Enabled",
-                "onlineResizeSupported": "Enabled",
-                "restricted": "Disabled",
+                "supportedServerSkus": [
+                    {
+                        **enabled,
+                        "name": name,
+                        "vCores": cores,
+                        "supportedIops": max_iops,
+                        "supportedMemoryPerVcoreMb": memory,
+                        "supportedZones": list(ZONES),
+                        "supportedHaMode": [] if tier == "Burstable" else ["SameZone", "ZoneRedundant"],
+                    }
+                    for name, cores, memory, max_iops in skus
+                ],
             }
-        ]
+        )
+    return {
+        **enabled,
+        "name": "FlexibleServerCapabilities",
+        # Clients (az) read these flags to decide what a location offers.
+        "supportedFeatures": [
+            {"name": name, "status": status}
+            for name, status in (
+                ("OfferRestricted", "Disabled"),
+                ("ZoneRedundantHa", "Enabled"),
+                ("GeoBackup", "Enabled"),
+                ("OnlineResize", "Enabled"),
+                ("IndexTuning", "Disabled"),
+            )
+        ],
+        "supportedServerEditions": editions,
+        "supportedServerVersions": [
+            {
+                **enabled,
+                "name": v,
+                "supportedVersionsToUpgrade": [u for u in VERSIONS if int(u) > int(v)],
+            }
+            for v in versions
+        ],
+        "fastProvisioningSupported": "Disabled",
+        "geoBackupSupported": "Enabled",
+        "zoneRedundantHaSupported": "Enabled",
+        "zoneRedundantHaAndGeoBackupSupported": "Enabled",
+        "storageAutoGrowthSupported": "Enabled",
+        "onlineResizeSupported": "Enabled",
+        "restricted": "Disabled",
+    }
