@@ -16,6 +16,7 @@ from .configurations import Configurations
 from .context import Context, ServerRuntime
 from .databases import Databases
 from .firewall import FirewallRules
+from .generic_resources import GenericResources
 from .ids import SERVER_TYPE
 from .keyvault import KeyVault
 from .network import Networks
@@ -23,8 +24,10 @@ from .operations import OperationRunner
 from .privatedns import PrivateDns
 from .resources import ResourceGroups
 from .server_network import ADDRESS
+from .server_reads import ServerReads
 from .servers import ENDPOINT, RUNNING_VERSION, Servers
 from .service import ServiceInfo
+from .threat_protection import ThreatProtection
 
 log = logging.getLogger("pgflex.emulator")
 
@@ -43,7 +46,10 @@ class Backend:
         # Subresources of servers written as long-running operations (models.children).
         self.administrators = Administrators(self.ctx, self.servers)
         self.databases = Databases(self.ctx, self.servers)
+        self.threat_protection = ThreatProtection(self.ctx, self.servers)
         self.servers.on_create(self.databases.add_system_databases)
+        self.server_reads = ServerReads(self.ctx, self.servers)
+        self.generic_resources = GenericResources(self.ctx)
         self.service = ServiceInfo(self.ctx, self.servers)
         self.keyvault = KeyVault(store)
         self.resource_groups.ensure_subscription(DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, "pgflex emulator sandbox")
