@@ -36,7 +36,7 @@ from ..errors import (
 )
 from ..models.backend import Backend
 from ..settings import DEFAULT_TENANT, THROTTLE_SETTINGS
-from . import api_versions, keyvault, older_bodies, wire
+from . import api_versions, keyvault, older_bodies, providers, wire
 from .auth import ARM_AUDIENCES, Identity, Principal
 from .routes import MethodNotAllowedError, Route, router
 from .throttle import Throttle, kind_of, subscription_of
@@ -303,7 +303,7 @@ class EmulatorApp:
         except MethodNotAllowedError as refused:
             raise MethodNotAllowed(str(refused)) from None
         if resolved is None:
-            raise RouteNotFound(f"The resource path '{call.path}' is not served by the emulator.")
+            raise providers.not_served(call.method, call.path, call.api_version)
         route, params = resolved
         call.params = params
         if not call.api_version:
