@@ -30,12 +30,12 @@ def test_rule_lifecycle(clients: Clients, resource_group: str, server: str) -> N
     )
     rules.begin_create_or_update(resource_group, server, "office", _rule("203.0.113.0", "203.0.113.127")).result()
     assert rules.get(resource_group, server, "office").end_ip_address == "203.0.113.127"
-    rules.begin_create_or_update(resource_group, server, "ci.runner_1", _rule("198.51.100.7", "198.51.100.7")).result()
-    assert sorted(r.name for r in rules.list_by_server(resource_group, server)) == ["ci.runner_1", "office"]
+    rules.begin_create_or_update(resource_group, server, "ci-runner_1", _rule("198.51.100.7", "198.51.100.7")).result()
+    assert sorted(r.name for r in rules.list_by_server(resource_group, server)) == ["ci-runner_1", "office"]
     rules.begin_delete(resource_group, server, "office").result()
     with pytest.raises(ResourceNotFoundError):
         rules.get(resource_group, server, "office")
-    assert [r.name for r in rules.list_by_server(resource_group, server)] == ["ci.runner_1"]
+    assert [r.name for r in rules.list_by_server(resource_group, server)] == ["ci-runner_1"]
     rules.begin_delete(resource_group, server, "office").result()  # deleting what is gone is fine (204)
 
 

@@ -75,7 +75,7 @@ def test_stop_start_restart_move_through_their_states(
     assert servers.get(resource_group, server_name).state == "Ready"
 
 
-def test_a_busy_server_refuses_other_writes_with_server_busy(
+def test_a_busy_server_refuses_other_writes_with_server_busy_and_restarts_with_server_is_not_ready(
     clients: Clients, emulator: EmulatorHandle, resource_group: str, server_name: str
 ) -> None:
     postgres = clients.postgres
@@ -93,9 +93,15 @@ def test_a_busy_server_refuses_other_writes_with_server_busy(
     assert raised.value.status_code == 409
     assert raised.value.error is not None and raised.value.error.code == "ServerBusy"
     assert f"Server '{server_name}' is busy with another operation" in raised.value.error.message
-    with pytest.raises(ResourceExistsError) as raised:
-        postgres.servers.begin_restart(resource_group, server_name)
-    assert raised.value.error is not None and raised.value.error.code == "ServerBusy"
+    # A restart or stop needs a started server; the service answers ServerIsNotReady while an update runs.
+    for write in (postgres.servers.begin_restart, postgres.servers.begin_stop):
+        with pytest.raises(ResourceExistsError) as raised:
+            write(resource_group, server_name)
+        assert raised.value.error is not None and raised.value.error.code == "ServerIsNotReady"
+        assert raised.value.error.message == (
+            "Restart or Stop Server can only be performed on Started servers. "
+            f"Sever Name = {server_name}, Current Server State = Updating"
+        )
     poller.result()
     assert postgres.servers.get(resource_group, server_name).state == "Ready"
 
@@ -103,9 +109,9 @@ def test_a_busy_server_refuses_other_writes_with_server_busy(
 @pytest.mark.parametrize(
     ("name", "body_change", "code"),
     [
-        ("Bad_Name", {}, "InvalidServerName"),
-        ("ab", {}, "InvalidServerName"),
-        ("-leading", {}, "InvalidServerName"),
+        ("Bad_Name", {}, "InvalidParameterValue"),
+        ("ab", {}, "InvalidParameterValue"),
+        ("-leading", {}, "InvalidParameterValue"),
         (None, {"version": "10"}, "InvalidParameterValue"),
         (None, {"administratorLogin": "azure_superuser"}, "InvalidParameterValue"),
         (None, {"administratorLoginPassword": "short"}, "PasswordTooWeak"),
