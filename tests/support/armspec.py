@@ -159,6 +159,53 @@ ASYNC_OPERATION_STATUS_SHAPE: Final = Shape(
 )
 # A Location (operation result) URL answers 202 while running, then the operation's result, if any.
 ANY_BODY_SHAPE: Final = Shape(template=ANY)
+# Microsoft.Resources' Provider and GenericResourceExpanded, written down from the definitions of
+# specification/resources/resource-manager/Microsoft.Resources/resources/stable/2025-04-01/resources.json
+# (azure-rest-api-specs, commit 11f0c127f56356ee518aff18803d7e277afbdabb): every key each may have.
+PROVIDER_SHAPE: Final = Shape(
+    template={
+        "id": "",
+        "namespace": "",
+        "registrationState": "",
+        "registrationPolicy": "",
+        "providerAuthorizationConsentState": "",
+        "resourceTypes": [
+            {
+                "resourceType": "",
+                "locations": [""],
+                "locationMappings": [ANY],
+                "aliases": [ANY],
+                "apiVersions": [""],
+                "defaultApiVersion": "",
+                "zoneMappings": [ANY],
+                "apiProfiles": [ANY],
+                "capabilities": "",
+                "properties": MapOf(""),
+            }
+        ],
+    },
+    required=(("namespace",),),
+)
+GENERIC_RESOURCE_SHAPE: Final = Shape(
+    template={
+        "id": "",
+        "name": "",
+        "type": "",
+        "location": "",
+        "extendedLocation": {"type": "", "name": ""},
+        "tags": MapOf(""),
+        "plan": {"name": "", "publisher": "", "product": "", "promotionCode": "", "version": ""},
+        "properties": ANY,
+        "kind": "",
+        "managedBy": "",
+        "sku": {"name": "", "tier": "", "size": "", "family": "", "model": "", "capacity": 0},
+        "identity": ANY,
+        "createdTime": "",
+        "changedTime": "",
+        "provisioningState": "",
+    },
+    required=(("id",), ("name",), ("type",)),
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -279,7 +326,7 @@ class ResourceRoute:
     kind: str
     source: str
     collection: str
-    item: str
+    item: str  # "" for a kind that is only listed
     put_statuses: tuple[str, ...]
     delete_statuses: tuple[str, ...]
     patch: bool = False
@@ -371,6 +418,18 @@ RESOURCE_ROUTES: Final = (
         head=True,
     ),
     ResourceRoute("Subscription", "resources", "/subscriptions", _SUB, (), ()),
+    # Resource Manager's provider metadata, and the resources of a group or a subscription (lists only: no item).
+    ResourceRoute(
+        "Provider",
+        "resources",
+        _SUB + "/providers",
+        _SUB + "/providers/{resourceProviderNamespace}",
+        (),
+        (),
+        has_examples=False,
+    ),
+    ResourceRoute("GenericResource", "resources", _RG + "/resources", "", (), (), has_examples=False),
+    ResourceRoute("GenericResource", "resources", _SUB + "/resources", "", (), (), has_examples=False),
 )
 
 # Resources returned inline in another kind's body, shaped like the standalone kind as well: upstream's
@@ -384,6 +443,8 @@ WELL_KNOWN_SHAPES: Final[Mapping[str, Shape]] = {
     "ARecordSet": A_RECORD_SET_SHAPE,
     "ResourceGroup": RESOURCE_GROUP_SHAPE,
     "Subscription": SUBSCRIPTION_SHAPE,
+    "Provider": PROVIDER_SHAPE,
+    "GenericResource": GENERIC_RESOURCE_SHAPE,
 }
 
 # Long-running-operation polling URLs (status monitor, operation result) per provider. The PostgreSQL and
@@ -975,7 +1036,8 @@ class ArmSpec:
             yield from self._route_operations(route, self._resource_shape(route.kind))
 
     def _route_operations(self, route: ResourceRoute, shape: Shape) -> Iterator[Operation]:
-        yield self._table_operation(route, "GET", route.item, "Get", {"200": shape})
+        if route.item:  # empty for kinds listed only
+            yield self._table_operation(route, "GET", route.item, "Get", {"200": shape})
         yield self._table_operation(route, "GET", route.collection, "List", {"200": shape.as_list()})
         if route.put_statuses:
             put_headers = self._example_headers(route, "PUT")
