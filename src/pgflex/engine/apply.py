@@ -27,13 +27,14 @@ from pgflex.azure.retry import AzureOperationError, OnRetry, RetryPolicy, descri
 from pgflex.azure.secrets import resolve_password
 from pgflex.spec import Environment, PgflexError, PrivateAccess, Server
 
-from .bodies import server_create_body, wire
-from .desired import desired_tags
+from .bodies import server_create_body, server_update_body, wire
+from .children import write_administrator, write_database, write_firewall_rule
 from .diff import POSTGRES_DELEGATION, SET_PARAMETERS, canonical
 from .observe import sdk_text
 from .plan import Action, Change, Kind, Plan, ServerPlan, StalePlanError
 from .planning import plan_now, replan
 from .saved import recheck
+from .settings_diff import PASSWORD_AUTH
 
 if TYPE_CHECKING:
     from .rollout import Rollout, Wave
@@ -248,22 +249,38 @@ class Applier:
     def _server_changes(
         self, name: str, changes: tuple[Change, ...], passwords: dict[str, str], result: ApplyResult
     ) -> str | None:
-        """Apply one server's changes in order; returns a failure message, or None."""
+        """Apply one server's changes in order; returns a failure message, or None.
+
+        The order follows what Azure requires: the server (created, then its custom maintenance window), its
+        properties in one PATCH (Microsoft Entra authentication turned on before any administrator), its Entra
+        administrators, password authentication turned off only once they exist, its databases, parameters and
+        firewall rules, and one restart last.
+        """
         server = self.env.server(name)
+        password = passwords.get(name)
+        run, group = self._operation, self.env.resource_group
         try:
             properties = [c for c in changes if c.kind is Kind.SERVER and c.action is Action.UPDATE]
+            password_off = [c for c in properties if c.name == f"{name}.{PASSWORD_AUTH}" and c.after is False]
             for change in changes:
                 if change.kind is Kind.SERVER and change.action is Action.CREATE:
-                    self._create_server(server, passwords[name])
-            if properties:
-                self._update_server(server, properties)
+                    self._create_server(server, password)
+            if len(password_off) < len(properties):
+                self._update_server(server, [c for c in properties if c not in password_off], password)
+            for change in changes:
+                if change.kind is Kind.ENTRA_ADMINISTRATOR and change.action is not Action.NOOP:
+                    write_administrator(run, self.clients, group, server, change)
+            if password_off:
+                self._update_server(server, password_off)
             static = []
             for change in changes:
-                if change.kind is Kind.PARAMETER and change.action is Action.UPDATE:
+                if change.kind is Kind.DATABASE and change.action is not Action.NOOP:
+                    write_database(run, self.clients, group, server, change)
+                elif change.kind is Kind.PARAMETER and change.action is Action.UPDATE:
                     if self._set_parameter(server, change.name, str(change.after)):
                         static.append(change.name)
                 elif change.kind is Kind.FIREWALL_RULE:
-                    self._firewall_rule(server, change)
+                    write_firewall_rule(run, self.clients, group, server, change)
             pending = static + [
                 str(p)
                 for c in changes
@@ -277,36 +294,25 @@ class Applier:
             return str(error)
         return None
 
-    def _create_server(self, server: Server, password: str) -> None:
-        body = server_create_body(self.env, server, password, self._network_ids(server))
+    def _create_server(self, server: Server, password: str | None) -> None:
+        body = server_create_body(self.env.location, server, password, self._network_ids(server))
         group = self.env.resource_group
         begin = self.clients.postgres.servers.begin_create_or_update
         created = self._operation(server.name, "create server", begin, group, server.name, wire(body))
         self._until_ready(server.name, created)
 
-    def _update_server(self, server: Server, changes: list[Change]) -> None:
-        patch: dict[str, Any] = {"properties": {}}
-        for change in changes:
-            field_name = change.name.split(".", 1)[1]
-            if field_name == "sku":
-                patch["sku"] = {"name": server.sku.name, "tier": server.sku.tier}
-            elif field_name == "tags":  # the tags now, as observed for this plan: a managed server stays managed
-                patch["tags"] = desired_tags(server, change.before)
-            elif field_name.startswith("storage"):
-                patch["properties"]["storage"] = {
-                    "storageSizeGB": server.storage.size_gb,
-                    "autoGrow": "Enabled" if server.storage.auto_grow else "Disabled",
-                }
-            elif field_name == "highAvailability":
-                patch["properties"]["highAvailability"] = {"mode": server.high_availability.mode}
-            elif field_name == "publicNetworkAccess":
-                patch["properties"]["network"] = {"publicNetworkAccess": change.after}
-        group = self.env.resource_group
-        fields = ", ".join(c.name.split(".", 1)[1] for c in changes)
+    def _update_server(self, server: Server, changes: list[Change], password: str | None = None) -> None:
+        fields = [(c.name.split(".", 1)[1], c.before, c.after) for c in changes]
+        if any(field == "highAvailability" and "Disabled" not in (before, after) for field, before, after in fields):
+            # Azure changes a high-availability mode only through Disabled.
+            self._patch(server, "disable high availability", {"properties": {"highAvailability": {"mode": "Disabled"}}})
         # One PATCH for every property: each write holds the server for minutes on Azure.
-        updated = self._operation(
-            server.name, f"update {fields}", self.clients.postgres.servers.begin_update, group, server.name, wire(patch)
-        )
+        label = "update " + ", ".join(field for field, _, _ in fields)
+        self._patch(server, label, server_update_body(server, fields, password))
+
+    def _patch(self, server: Server, label: str, patch: dict[str, Any]) -> None:
+        group, begin = self.env.resource_group, self.clients.postgres.servers.begin_update
+        updated = self._operation(server.name, label, begin, group, server.name, wire(patch))
         self._until_ready(server.name, updated)
 
     def _set_parameter(self, server: Server, name: str, value: str) -> bool:
@@ -323,29 +329,6 @@ class Applier:
         if canonical(data_type, str(stored.value or "")) != canonical(data_type, value):
             raise PgflexError(f"{server.name}: {name} reads back {stored.value!r} after setting {value!r}")
         return bool(stored.is_config_pending_restart) or stored.is_dynamic_config is False
-
-    def _firewall_rule(self, server: Server, change: Change) -> None:
-        group = self.env.resource_group
-        rules = self.clients.postgres.firewall_rules
-        if change.action is Action.DELETE:
-            self._operation(
-                server.name, f"delete firewall rule {change.name}", rules.begin_delete, group, server.name, change.name
-            )
-        else:
-            body: dict[str, Any] = {
-                "properties": {"startIpAddress": change.after["start"], "endIpAddress": change.after["end"]}
-            }
-            stored = self._operation(
-                server.name,
-                f"{change.action} firewall rule {change.name}",
-                rules.begin_create_or_update,
-                group,
-                server.name,
-                change.name,
-                wire(body),
-            )
-            if (stored.start_ip_address, stored.end_ip_address) != (change.after["start"], change.after["end"]):
-                raise PgflexError(f"{server.name}: firewall rule {change.name} reads back differently")
 
     def _restart_or_defer(self, server: Server, pending: list[str], result: ApplyResult) -> None:
         if self.restart == "never":
@@ -389,12 +372,24 @@ class Applier:
 
 
 def passwords_for(env: Environment, plan: Plan, clients: AzureClients) -> dict[str, str]:
-    """Administrator passwords of the servers the plan creates (environment or Key Vault).
+    """Administrator passwords apply sends (environment or Key Vault): of each server it creates with password
+    authentication, and of each whose password authentication it turns on. An Entra-only server has none.
 
     Read before any write, so that a missing variable or secret stops apply with nothing half-built.
     """
-    creating = {s.name for s in plan.servers for c in s.changes if c.kind is Kind.SERVER and c.action is Action.CREATE}
-    return {name: resolve_password(env.server(name), clients) for name in sorted(creating)}
+    sending = {server.name for server in plan.servers for change in server.pending if _sends_password(server, change)}
+    return {
+        name: resolve_password(env.server(name), clients)
+        for name in sorted(sending)
+        if env.server(name).administrator is not None
+    }
+
+
+def _sends_password(server: ServerPlan, change: Change) -> bool:
+    if change.kind is not Kind.SERVER:
+        return False
+    turned_on = change.name == f"{server.name}.{PASSWORD_AUTH}" and change.after is True
+    return change.action is Action.CREATE or turned_on
 
 
 def apply_plan(

@@ -16,6 +16,14 @@ from pgflex.spec import Environment, PrivateAccess, PublicAccess, Server
 from .desired import comparable_tags, desired_parameters, desired_tags
 from .observe import Observed, ObservedNetwork, ObservedParameter, ObservedServer
 from .plan import Action, Change, Kind, Plan, PolicyException, ServerPlan, fingerprint
+from .settings_diff import (
+    administrator_changes,
+    database_changes,
+    login,
+    new_server_setting_changes,
+    setting_changes,
+    window_text,
+)
 
 POSTGRES_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
 # Parameters whose values are sets (order and case carry no meaning).
@@ -68,6 +76,7 @@ def make_plan(env: Environment, observed: Observed, *, verify: bool = True) -> P
                 name=server.name,
                 changes=tuple(changes),
                 exceptions=tuple(PolicyException(e.rule, e.reason) for e in server.applied_exceptions),
+                login=login(server),
             )
         )
     return Plan(
@@ -184,6 +193,9 @@ def _server_changes(
         changes = [
             Change(Kind.SERVER, server.name, Action.CREATE, "server does not exist", after=_server_body(env, server))
         ]
+        changes += new_server_setting_changes(server)
+        changes += administrator_changes(server, None)
+        changes += database_changes(server, None)
         for name, value in sorted(wanted_parameters.items()):
             default = NEW_SERVER_DEFAULTS.get(name)
             if default is not None and same_value(KNOWN_TYPES[name], default, value):
@@ -204,6 +216,9 @@ def _server_changes(
         changes += _firewall_changes(server, {})
         return changes, []
     changes, errors = _server_property_changes(env, server, current)
+    changes += setting_changes(server, current.properties)
+    changes += administrator_changes(server, current.administrators)
+    changes += database_changes(server, current.databases)
     changes += _parameter_changes(wanted_parameters, current.parameters)
     changes += _firewall_changes(server, current.firewall_rules)
     pending = sorted(name for name, p in current.parameters.items() if p.pending_restart and name in wanted_parameters)
@@ -222,14 +237,27 @@ def _server_changes(
 
 
 def _server_body(env: Environment, server: Server) -> dict[str, Any]:
+    """The server to create, as the spec writes it (what pgflex sends: engine/bodies.py)."""
+    storage: dict[str, Any] = {"sizeGb": server.storage.size_gb, "autoGrow": server.storage.auto_grow}
+    if server.storage.tier is not None:
+        storage["tier"] = server.storage.tier
     body: dict[str, Any] = {
         "location": env.location,
         "version": server.version,
         "sku": {"name": server.sku.name, "tier": server.sku.tier},
-        "storage": {"sizeGb": server.storage.size_gb, "autoGrow": server.storage.auto_grow},
+        "storage": storage,
         "highAvailability": server.high_availability.mode,
+        "backup": {"retentionDays": server.backup.retention_days, "geoRedundant": server.backup.geo_redundant},
+        "maintenanceWindow": window_text(server.maintenance_window.azure_properties()),
+        "authentication": {"password": server.authentication.password, "entra": server.authentication.entra},
         "tags": desired_tags(server),
     }
+    if server.availability_zone is not None:
+        body["availabilityZone"] = server.availability_zone
+    if server.high_availability.standby_availability_zone is not None:
+        body["standbyAvailabilityZone"] = server.high_availability.standby_availability_zone
+    if server.authentication.entra and server.authentication.tenant_id is not None:
+        body["authentication"]["tenantId"] = server.authentication.tenant_id
     if server.administrator is not None:
         password = server.administrator.password
         source = f"env:{password.env_var}" if password.env_var else f"keyvault:{password.key_vault_secret}"
@@ -273,19 +301,15 @@ def _server_property_changes(
             update("storage.sizeGb", size, server.storage.size_gb, "storage grows")
     if actual.get("autoGrow") is not None and actual["autoGrow"] != server.storage.auto_grow:
         update("storage.autoGrow", actual["autoGrow"], server.storage.auto_grow, "storage auto-grow differs")
-    if (actual.get("highAvailability") or "Disabled").lower() != server.high_availability.mode.lower():
-        update(
-            "highAvailability",
-            actual.get("highAvailability"),
-            server.high_availability.mode,
-            "high availability differs",
-        )
+    live_mode = actual.get("highAvailability") or "Disabled"
+    if live_mode.lower() != server.high_availability.mode.lower():
+        switch = "Disabled" not in (live_mode, server.high_availability.mode)
+        # Azure changes a mode only through Disabled: apply disables high availability, then enables the new mode.
+        why = "high availability differs" + ("; disabled, then enabled in the new mode" if switch else "")
+        update("highAvailability", live_mode, server.high_availability.mode, why)
     current_tags = actual.get("tags", {})
     if comparable_tags(current_tags) != comparable_tags(server.tags):
         update("tags", current_tags, desired_tags(server, current_tags), "tags differ")
-    login = server.administrator.login if server.administrator else None
-    if login and actual.get("administratorLogin") and actual["administratorLogin"] != login:
-        errors.append(f"administrator login is {actual['administratorLogin']}, the spec says {login}: it cannot change")
     wanted_access = "Disabled" if isinstance(server.access, PrivateAccess) else "Enabled"
     if isinstance(server.access, PrivateAccess) and not actual.get("delegatedSubnetId"):
         errors.append(

@@ -2,8 +2,12 @@
 
 At most 3 reads per server, whatever its rule and parameter counts: the servers of the resource group by
 one paged list (one GET when the env file names a single server: fewer calls), all of a server's
-parameters by one list, its firewall rules by one list. Network objects once per environment. The reads
-themselves are engine/reads.py's, shared with audit and import.
+parameters by one list, its firewall rules by one list. The server's settings (zones, high availability,
+storage tier, backup, maintenance window, authentication) come with the server from that list or GET, at no
+extra read. Only a server whose spec manages them costs more: one list of its Microsoft Entra administrators
+when the spec lists them (``authentication.entra.administrators``), one list of its databases when the spec
+names databases or prunes them; 5 reads at most. Network objects once per environment. The reads themselves
+are engine/reads.py's, shared with audit and import.
 
 Every read goes through pgflex's RetryPolicy, as writes do (azure-core's own retries are off in pgflex's
 clients): a read the service keeps refusing ends in an AzureOperationError that names the server (or
@@ -23,8 +27,12 @@ from pgflex.spec import Environment, PrivateAccess, Server
 
 from .desired import desired_parameters
 from .reads import (
+    ObservedAdministrator,
+    ObservedDatabase,
     ObservedParameter,
     id_parts,
+    list_administrators,
+    list_databases,
     list_firewall_rules,
     list_parameters,
     list_servers,
@@ -35,7 +43,16 @@ from .reads import (
     server_state,
 )
 
-__all__ = ["ENVIRONMENT", "Observed", "ObservedNetwork", "ObservedParameter", "ObservedServer", "sdk_text"]
+__all__ = [
+    "ENVIRONMENT",
+    "Observed",
+    "ObservedAdministrator",
+    "ObservedDatabase",
+    "ObservedNetwork",
+    "ObservedParameter",
+    "ObservedServer",
+    "sdk_text",
+]
 
 ENVIRONMENT = "environment"  # the scope of reads that belong to no one server
 
@@ -48,6 +65,9 @@ class ObservedServer:
     properties: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, ObservedParameter] = field(default_factory=dict)
     firewall_rules: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Read only when the spec manages them (None: not read): by lower-cased object id, and by name.
+    administrators: dict[str, ObservedAdministrator] | None = None
+    databases: dict[str, ObservedDatabase] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +145,8 @@ def _servers_of_group(
 def observe_server(
     env: Environment, clients: AzureClients, server: Server, retry: RetryPolicy | None = None
 ) -> ObservedServer:
-    """One server on its own: a GET of it, then its parameters and rules (3 reads)."""
+    """One server on its own: a GET of it, then its parameters and rules (3 reads), and its administrators and
+    databases when the spec manages them."""
     policy = retry or RetryPolicy()
     found = read_server(clients, policy, env.resource_group, server.name)
     return observe_found(env, clients, server, found, policy)
@@ -134,7 +155,9 @@ def observe_server(
 def observe_found(
     env: Environment, clients: AzureClients, server: Server, found: Any | None, policy: RetryPolicy
 ) -> ObservedServer:
-    """A server already read (an SDK server, or None when it does not exist), with its parameters and rules."""
+    """A server already read (an SDK server, or None when it does not exist), with its parameters and rules, and
+    its Entra administrators and databases when the spec manages them (`manages_administrators`,
+    `manages_databases`)."""
     if found is None:
         return ObservedServer(name=server.name, exists=False)
     group = env.resource_group
@@ -149,7 +172,21 @@ def observe_found(
         properties=server_properties(found),
         parameters={name: parameters[name] for name in sorted(managed) if name in parameters},
         firewall_rules=list_firewall_rules(clients, policy, group, server.name),
+        administrators=(
+            list_administrators(clients, policy, group, server.name) if manages_administrators(server) else None
+        ),
+        databases=list_databases(clients, policy, group, server.name) if manages_databases(server) else None,
     )
+
+
+def manages_administrators(server: Server) -> bool:
+    """The spec lists the server's Entra administrators (`entra: true` alone leaves them to whoever adds them)."""
+    return server.authentication.entra and server.authentication.entra_administrators is not None
+
+
+def manages_databases(server: Server) -> bool:
+    """The spec names databases to create, or asks to delete those it does not name."""
+    return bool(server.databases) or server.prune_databases
 
 
 def _subnet_key(vnet: str, subnet: str) -> str:

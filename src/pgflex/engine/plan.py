@@ -55,6 +55,8 @@ class Kind(StrEnum):
     SERVER = "server"
     PARAMETER = "parameter"
     FIREWALL_RULE = "firewallRule"
+    ENTRA_ADMINISTRATOR = "entraAdministrator"  # named by its object id
+    DATABASE = "database"
 
 
 JSONValue = Any
@@ -115,21 +117,46 @@ class PolicyException:
 
 
 @dataclass(frozen=True)
+class Login:
+    """How verify and sessions log in to a server (`authentication.login` of the spec): with the administrator's
+    password as its login, or with a Microsoft Entra access token as one of the Entra administrators."""
+
+    method: str  # "password" or "entra"
+    roles: tuple[str, ...]  # the administrator's login, or the Entra administrators' principal names
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "roles": list(self.roles)}
+
+    @classmethod
+    def from_dict(cls, data: Any, at: str) -> Login:
+        entry = _object(data, at, frozenset({"method", "roles"}))
+        method = _get(entry, "method", str, at)
+        if method not in ("password", "entra"):
+            raise PlanFormatError(f"{at}.method: unknown method {_show(method)} (expected password or entra)")
+        roles = _get(entry, "roles", list, at)
+        return cls(method, tuple(_item(role, str, f"{at}.roles[{i}]") for i, role in enumerate(roles)))
+
+
+@dataclass(frozen=True)
 class ServerPlan:
     name: str
     changes: tuple[Change, ...]
     exceptions: tuple[PolicyException, ...] = ()
+    login: Login | None = None  # None: a plan read from a document that does not say
 
     @property
     def pending(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.action is not Action.NOOP)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "changes": [c.to_dict() for c in self.changes],
             "exceptions": [e.to_dict() for e in self.exceptions],
         }
+        if self.login is not None:
+            data["login"] = self.login.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, at: str = "server") -> ServerPlan:
@@ -142,10 +169,12 @@ class ServerPlan:
                 PolicyException(_get(exception, "rule", str, where), _get(exception, "reason", str, where))
             )
         changes = _get(entry, "changes", list, at)
+        login = entry.get("login")
         return cls(
             name=_get(entry, "name", str, at),
             changes=tuple(Change.from_dict(c, f"{at}.changes[{i}]") for i, c in enumerate(changes)),
             exceptions=tuple(exceptions),
+            login=None if login is None else Login.from_dict(login, f"{at}.login"),
         )
 
 
@@ -282,7 +311,7 @@ class EditedPlanError(SavedPlanError):
 
 # "impact" is read for the record only: apply assesses the impact again, and never compares it.
 _CHANGE_KEYS = frozenset({"kind", "name", "action", "before", "after", "reason", "requiresRestart", "impact"})
-_SERVER_KEYS = frozenset({"name", "changes", "exceptions"})
+_SERVER_KEYS = frozenset({"name", "changes", "exceptions", "login"})
 _EXCEPTION_KEYS = frozenset({"rule", "reason"})
 _PLAN_KEYS = frozenset(
     {

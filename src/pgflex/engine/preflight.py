@@ -3,13 +3,18 @@
 Planning runs it after observing, and every problem becomes a plan error (file:line:col: key: message), so
 ``plan`` lists them all at once and ``apply`` refuses with nothing written:
 
-* compute size, tier, storage size, version and high availability against what the location offers
-  (``offers.py``: one capabilities read per location, only when a server is created or resized);
+* compute size, tier, storage size, version and high availability against what the location offers, and
+  the availability and standby zones, the storage performance tier and geo-redundant backup where the
+  capabilities say (``offers.py``: one capabilities read per location, only when a server is created, resized,
+  or given high availability or another storage tier);
+* settings an existing server cannot change in place (``unchangeable.py``): creation-only settings that
+  differ, a standby zone Azure would not give;
 * the parameters of existing servers against each live server's own configuration list, read with their
   values by observe at no extra cost (``validate`` already checked them against pgflex's catalogue);
 * the network objects a new private server references: existing, or created earlier in the same plan;
-* every secret the run will read: the administrator password of each server it creates and, when apply
-  verifies, of each server verify logs in to. Values are read and dropped; messages never show them.
+* every secret the run will read: the administrator password of each server it creates or turns password
+  authentication on for and, when apply verifies, of each server verify logs in to with a password. Values
+  are read and dropped; messages never show them.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from pgflex.spec.locate import SpecLocator
 from pgflex.spec.parameter_catalogue import ParameterRule
 
 from .observe import Observed, ObservedServer, read_subnet_by_id, zone_exists_by_id
-from .offers import LocationOffer, location_offer
+from .offers import LocationOffer, SkuOffer, location_offer
+from .unchangeable import unchangeable_issues
 
 MB_PER_GB = 1024
 
@@ -45,6 +51,7 @@ def preflight(
     issues: list[SpecIssue] = []
     issues += _offer_issues(env, current, clients, policy, locator)
     issues += _parameter_issues(env, current, locator)
+    issues += unchangeable_issues(env, current, locator)
     issues += _network_issues(env, observed, current, clients, policy, locator)
     issues += _secret_issues(env, current, clients, verify=verify)
     return tuple(str(issue) for issue in sorted(set(issues)))
@@ -89,7 +96,9 @@ def _asks_the_offer(server: Server, current: ObservedServer) -> bool:
     )
     grows = (actual.get("storageSizeGb") or 0) < server.storage.size_gb
     ha_changes = str(actual.get("highAvailability") or "Disabled").lower() != server.high_availability.mode.lower()
-    return sku_changes or grows or ha_changes
+    tier = server.storage.tier
+    tier_changes = tier is not None and str(actual.get("storageTier") or "").lower() != tier.lower()
+    return sku_changes or grows or ha_changes or tier_changes
 
 
 def _server_offer_issues(
@@ -119,12 +128,58 @@ def _server_offer_issues(
         modes = ", ".join(sorted(sku.ha_modes)) or "none"
         message = f"high availability {server.high_availability.mode} is not offered for {name} {where} ({modes})"
         issues.append(locator.server_issue(server, message, "highAvailability", "mode"))
+    elif not current.exists:
+        issues += _zone_issues(server, sku, where, locator)
     sizes_mb = offer.storage_mb.get(tier, frozenset())
-    if sizes_mb and server.storage.size_gb * MB_PER_GB not in sizes_mb:
+    size_mb = server.storage.size_gb * MB_PER_GB
+    if sizes_mb and size_mb not in sizes_mb:
         offered = ", ".join(str(size // MB_PER_GB) for size in sorted(sizes_mb))
         message = f"storage of {server.storage.size_gb} GiB is not offered for {tier} {where} (offered: {offered})"
         issues.append(locator.server_issue(server, message, "storage", "sizeGb"))
+    storage_tiers = offer.storage_tiers.get(size_mb)
+    if server.storage.tier is not None and storage_tiers and server.storage.tier not in storage_tiers:
+        offered = ", ".join(sorted(storage_tiers, key=lambda t: int(t[1:]) if t[1:].isdigit() else 0))
+        message = (
+            f"storage tier {server.storage.tier} is not offered for {server.storage.size_gb} GiB {where} "
+            f"(offered: {offered})"
+        )
+        issues.append(locator.server_issue(server, message, "storage", "tier"))
+    return [*issues, *_location_feature_issues(server, current, offer, where, locator)]
+
+
+def _zone_issues(server: Server, sku: SkuOffer, where: str, locator: SpecLocator) -> list[SpecIssue]:
+    """The zones a new server asks for, against those its compute size is offered in."""
+    if not sku.zones:
+        return []  # the service lists none: nothing to check against
+    offered = ", ".join(sorted(sku.zones))
+    issues = []
+    zone_keys = (
+        (server.availability_zone, ("availabilityZone",)),
+        (server.high_availability.standby_availability_zone, ("highAvailability", "standbyAvailabilityZone")),
+    )
+    for zone, keys in zone_keys:
+        if zone is not None and zone not in sku.zones:
+            message = f"availability zone {zone} is not offered for {sku.name} {where} (offered: {offered})"
+            issues.append(locator.server_issue(server, message, *keys))
     return issues
+
+
+def _location_feature_issues(
+    server: Server, current: ObservedServer, offer: LocationOffer, where: str, locator: SpecLocator
+) -> list[SpecIssue]:
+    """Zone-redundant high availability and geo-redundant backup, which a location offers or not."""
+    zone_redundant = server.high_availability.mode == "ZoneRedundant"
+    geo = server.backup.geo_redundant and not current.exists  # set at creation only
+    if zone_redundant and not offer.zone_redundant_ha:
+        message = f"zone-redundant high availability is not offered {where}; use SameZone or another region"
+        return [locator.server_issue(server, message, "highAvailability", "mode")]
+    if geo and not offer.geo_backup:
+        message = f"geo-redundant backup is not offered {where}; set backup.geoRedundant false or use another region"
+        return [locator.server_issue(server, message, "backup", "geoRedundant")]
+    if geo and zone_redundant and not offer.zone_redundant_ha_with_geo_backup:
+        message = f"zone-redundant high availability with geo-redundant backup is not offered {where}"
+        return [locator.server_issue(server, message, "backup", "geoRedundant")]
+    return []
 
 
 # --------------------------------------------------------------------------------------------------
@@ -210,8 +265,10 @@ def _secret_issues(
     issues: list[SpecIssue] = []
     read_secrets: set[str] = set()  # each Key Vault secret read once, however many servers share it
     for server in env.servers:
-        creating = not current[server.name].exists
-        if not creating and not (verify and server.administrator is not None):
+        observed = current[server.name]
+        # A server created, or whose password authentication is turned on (apply sends the password then).
+        sends_password = not observed.exists or observed.properties.get("passwordAuth") is False
+        if not sends_password and not (verify and server.administrator is not None):
             continue
         if server.administrator is None:
             continue  # created without a password (Entra only); verify reports such a server itself
