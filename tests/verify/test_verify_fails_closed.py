@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 
 from pgflex.cli.main import app
 from pgflex.verify import Check, Endpoint, ServerReport, VerifyError, verify
+from pgflex.verify.checks import Login
+from pgflex.verify.login import Logins
 from pgflex.verify.probes import ProbeResult
 from pgflex.verify.runner import Options, ServerRun
 from pgflex.verify.session import Target
@@ -119,15 +121,17 @@ def test_an_unusable_ca_bundle_is_refused_before_any_connection(
 
 
 def _run_with_probes_refused(tmp_path: Path) -> ServerRun:
-    from pgflex.spec import load_spec
+    from pgflex.spec import load_spec, resolve_password
     from support.specs import environment, public_server, write
 
     env = load_spec(
         write(tmp_path / "env.yaml", environment("rg", [public_server("solo", {}, tls={"minVersion": "TLSv1.3"})]))
     )
     endpoint = Endpoint("solo", "solo", "127.0.0.1", 6432, "test")
-    options = Options(ca_file="ca.pem", host_names={}, timeout=1)
-    run = ServerRun(env.server("solo"), endpoint, Target(endpoint, "pgadmin", "x", "ca.pem"), options)
+    logins = Logins(resolve_password, lambda: pytest.fail("a password login asks for no token"))
+    options = Options(ca_file="ca.pem", host_names={}, timeout=1, logins=logins)
+    target = Target(endpoint, Login("password", "pgadmin"), "x", "ca.pem")
+    run = ServerRun(env.server("solo"), endpoint, target, options)
     run.versions = {version: ProbeResult(version, "refused", "alert 70") for version in ("TLSv1", "TLSv1.1", "TLSv1.2")}
     run.versions["TLSv1.3"] = ProbeResult("TLSv1.3", "accepted", "handshake completed")
     return run

@@ -18,8 +18,10 @@ from typer.testing import CliRunner
 
 from pgflex.cli.main import app
 from pgflex.render.verify_view import explain_lines, render_verify, to_junit
-from pgflex.spec import load_spec
+from pgflex.spec import load_spec, resolve_password
 from pgflex.verify import Check, Endpoint, ServerReport, VerifyError, VerifyReport, probes, verify
+from pgflex.verify.checks import Login
+from pgflex.verify.login import Logins
 from pgflex.verify.probes import SSL_REQUEST, CertificateInfo, Handshake, certificate_handshake, probe_version
 from pgflex.verify.runner import Options, ServerRun, _outside_policy
 from pgflex.verify.session import Target, classify_connect_error
@@ -173,8 +175,10 @@ def test_a_certificate_close_to_expiry_warns(
 ) -> None:
     env = load_spec(write(tmp_path / "env.yaml", environment("rg", [public_server("solo", {})])))
     endpoint = Endpoint("solo", "solo", "127.0.0.1", 5432, "test")
-    options = Options(ca_file="ca.pem", host_names={}, timeout=1)
-    run = ServerRun(env.server("solo"), endpoint, Target(endpoint, "pgadmin", "x", "ca.pem"), options)
+    logins = Logins(resolve_password, lambda: pytest.fail("a password login asks for no token"))
+    options = Options(ca_file="ca.pem", host_names={}, timeout=1, logins=logins)
+    target = Target(endpoint, Login("password", "pgadmin"), "x", "ca.pem")
+    run = ServerRun(env.server("solo"), endpoint, target, options)
     monkeypatch.setattr(probes, "certificate_handshake", lambda *args, **kwargs: _short_lived_handshake(days))
     run._certificate()
     (check,) = run.checks
@@ -195,6 +199,6 @@ def test_a_login_target_never_shows_its_password() -> None:
 
     fqdn = "h.postgres.database.azure.com"
     endpoint = Endpoint(fqdn=fqdn, host_name=fqdn, address="127.0.0.1", port=5432, via="test")
-    target = Target(endpoint, "pgadmin", "Hidden-Passw0rd!", "/ca.pem")
+    target = Target(endpoint, Login("password", "pgadmin"), "Hidden-Passw0rd!", "/ca.pem")
     assert "Hidden-Passw0rd!" not in repr(target)
     assert target.conninfo(tls=True)["password"] == "Hidden-Passw0rd!"

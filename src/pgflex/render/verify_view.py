@@ -50,6 +50,8 @@ def _render_server(server: ServerReport, console: Console) -> None:
     where = (
         f"{server.endpoint.host_name} at {server.endpoint.address}:{server.endpoint.port}" if server.endpoint else ""
     )
+    if server.login is not None:
+        where += f" {server.login.describe()}"
     table = Table(
         title=Text.assemble((server.server, "bold"), f"  {where}  ", _status(server.status)), title_justify="left"
     )

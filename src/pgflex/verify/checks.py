@@ -80,6 +80,34 @@ class Endpoint:
         return result
 
 
+LoginMethod = Literal["password", "entra"]
+
+
+@dataclass(frozen=True)
+class Login:
+    """How pgflex logged in to a server (pgflex.verify.login chooses): who, and by what; never the secret."""
+
+    method: LoginMethod  # the spec's `authentication.login`: the administrator's password, or an Entra token
+    role: str  # the PostgreSQL role: the administrator login, or the Entra administrator's principal name
+    object_id: str | None = None  # Entra: the administrator's object id
+    principal_type: str | None = None  # Entra: User, Group or ServicePrincipal
+    identity_object_id: str | None = None  # Entra: the oid in the token of the identity pgflex runs as
+
+    def describe(self) -> str:
+        if self.method == "password":
+            return f"as {self.role} by password"
+        return f"as {self.role} by Microsoft Entra token"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "role": self.role,
+            "objectId": self.object_id,
+            "principalType": self.principal_type,
+            "identityObjectId": self.identity_object_id,
+        }
+
+
 @dataclass(frozen=True)
 class ServerReport:
     server: str
@@ -89,6 +117,7 @@ class ServerReport:
     versions: dict[str, dict[str, str]] = field(default_factory=dict)
     handshake: dict[str, Any] | None = None
     seconds: float = 0.0
+    login: Login | None = None  # None when pgflex got no credentials to log in with
 
     @property
     def passed(self) -> bool:
@@ -112,6 +141,7 @@ class ServerReport:
             "status": self.status,
             "passed": self.passed,
             "endpoint": self.endpoint.to_dict() if self.endpoint else None,
+            "login": self.login.to_dict() if self.login else None,
             "versions": self.versions,
             "handshake": self.handshake,
             "checks": [check.to_dict() for check in self.checks],
@@ -170,6 +200,7 @@ class ServerSessions:
     status: Status
     detail: str
     sessions: tuple[dict[str, Any], ...] = ()  # named like its JSON key, as every result attribute is
+    login: Login | None = None  # None when pgflex got no credentials to log in with
 
     @property
     def plaintext_clients(self) -> tuple[dict[str, Any], ...]:
@@ -186,6 +217,7 @@ class ServerSessions:
             "status": self.status,
             "detail": self.detail,
             "endpoint": self.endpoint.to_dict() if self.endpoint else None,
+            "login": self.login.to_dict() if self.login else None,
             "sessions": list(self.sessions),
         }
 

@@ -13,6 +13,7 @@ certificate nobody could check) refused, and the check is inconclusive, which fa
 from __future__ import annotations
 
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +36,7 @@ from .checks import (
     TLS_SESSION,
     Check,
     Endpoint,
+    Login,
     ServerReport,
     ServerSessions,
     SessionsReport,
@@ -42,11 +44,12 @@ from .checks import (
     VerifyReport,
 )
 from .locate import Locator, VerifyError, from_clients_network, running_emulator
+from .login import Logins, LoginUnavailable
 from .trust import trusted_roots
 
 if TYPE_CHECKING:
-    # The Azure SDK is imported only when a password lives in Key Vault (see _password_reader): the
-    # management clients and azure-core took half a second of every verify run.
+    # The Azure SDK is imported only when a password lives in Key Vault or a server logs in by Microsoft Entra
+    # token (see _setup): the management clients and azure-core took half a second of every verify run.
     from pgflex.azure.clients import AzureClients
 
 EXPIRY_WARNING_DAYS = 30
@@ -58,7 +61,7 @@ class Options:
     ca_file: str
     host_names: Mapping[str, str]
     timeout: float
-    password: Callable[[Server], str] = resolve_password  # the administrator password of a server
+    logins: Logins  # how to log in to each server: its administrator's password or a Microsoft Entra token
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -121,11 +124,12 @@ class ServerRun:
                 except session.SslInfoUnavailable as failure:
                     info = str(failure)
         except psycopg.OperationalError as failure:
-            status, detail = session.classify_connect_error(failure)
-            return self.add(TLS_SESSION, status, detail), detail
+            status, detail = session.classify_connect_error(failure, self.target)
+            return self.add(TLS_SESSION, status, self.options.logins.scrub(detail)), detail
         if not row["ssl"]:
             return self.add(TLS_SESSION, "fail", "verify-full produced a session without TLS", session=row), ""
-        detail = f"verify-full session to {self.endpoint.host_name}: {row['protocol']}, {row['cipher']}"
+        login = self.target.login.describe()
+        detail = f"verify-full session to {self.endpoint.host_name} {login}: {row['protocol']}, {row['cipher']}"
         check = self.add(
             TLS_SESSION,
             "pass",
@@ -253,7 +257,12 @@ class ServerRun:
         if outcome == "refused":
             self.add(PLAINTEXT, "pass", f"sslmode=disable refused: {message}")
         elif outcome == "accepted":
-            self.add(PLAINTEXT, "fail", "sslmode=disable admitted, but the spec requires secure transport", session=row)
+            self.add(
+                PLAINTEXT,
+                "fail",
+                f"sslmode=disable admitted ({message}), but the spec requires secure transport",
+                session=row,
+            )
         else:
             self.add(PLAINTEXT, "inconclusive", f"not proven refused for lack of TLS: {message}")
 
@@ -265,6 +274,7 @@ class ServerRun:
             versions={version: result.to_dict() for version, result in self.versions.items()},
             handshake=self.handshake.to_dict() if self.handshake else None,
             seconds=seconds,
+            login=self.target.login,
         )
 
 
@@ -273,7 +283,7 @@ def _no_session(session_check: Check) -> str:
 
 
 def _unreachable(
-    server: Server, endpoint: Endpoint | None, status: Status, reason: str, seconds: float
+    server: Server, endpoint: Endpoint | None, status: Status, reason: str, seconds: float, login: Login | None
 ) -> ServerReport:
     checks = [Check(server.name, TLS_SESSION, status, reason)]
     follow = f"not run: {reason}"
@@ -281,29 +291,41 @@ def _unreachable(
     if server.tls.require_secure_transport:
         checks.append(Check(server.name, PLAINTEXT, "inconclusive", follow))
     checks += [Check(server.name, f"{REFUSES_PREFIX}{v}", "inconclusive", follow) for v in _outside_policy(server)]
-    return ServerReport(server.name, endpoint, tuple(checks), seconds=seconds)
+    return ServerReport(server.name, endpoint, tuple(checks), seconds=seconds, login=login)
 
 
 def _target(server: Server, endpoint: Endpoint, options: Options) -> session.Target:
-    password = options.password(server)
-    assert server.administrator is not None  # resolving the password refuses a server without one
-    return session.Target(endpoint, server.administrator.login, password, options.ca_file, options.timeout)
+    """Outside the server's network namespace: a token is asked for here, where the identity endpoint is."""
+    login, secret = options.logins.login(server)
+    return session.Target(endpoint, login, secret, options.ca_file, options.timeout)
+
+
+def failure_detail(failure: Exception, options: Options) -> str:
+    """An unexpected failure in one line for a report, without any password or token in it."""
+    message = str(failure) if isinstance(failure, LoginUnavailable) else f"{type(failure).__name__}: {failure}"
+    return options.logins.scrub(message)
 
 
 def verify_server(server: Server, locator: Locator, options: Options) -> ServerReport:
     """Every check for one server; nothing raised gets out, it becomes an ``error`` check (fail closed)."""
     started = time.monotonic()
     endpoint: Endpoint | None = None
+    target: session.Target | None = None
     try:
         endpoint = locator.endpoint(server)
-        run = ServerRun(server, endpoint, _target(server, endpoint, options), options)
+        target = _target(server, endpoint, options)
+        run = ServerRun(server, endpoint, target, options)
         from_clients_network(endpoint, run.run)
         return run.report(time.monotonic() - started)
     except OSError as failure:
-        return _unreachable(server, endpoint, "blocked", f"network block: {failure}", time.monotonic() - started)
+        reason = options.logins.scrub(f"network block: {failure}")
+        login = target.login if target else None
+        return _unreachable(server, endpoint, "blocked", reason, time.monotonic() - started, login)
     except Exception as failure:  # any surprise fails the server closed, with its message
-        message = f"{type(failure).__name__}: {failure}"
-        return _unreachable(server, endpoint, "error", message, time.monotonic() - started)
+        login = target.login if target else None
+        return _unreachable(
+            server, endpoint, "error", failure_detail(failure, options), time.monotonic() - started, login
+        )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -336,23 +358,36 @@ def _setup(
     selected = _selected(env, servers)
     emulator = running_emulator(clients) if env.is_local else None
     ca_file = trusted_roots(ca_bundle, emulator)  # refused before any connection when it can verify nothing
-    password = _password_reader(env, selected, clients)
-    options = Options(ca_file, dict(host_names or {}), timeout, password)
+    connected = _connected_once(env, clients)
+    logins = Logins(_password_reader(selected, connected), lambda: connected().credential)
+    options = Options(ca_file, dict(host_names or {}), timeout, logins)
     return env, selected, Locator(env, emulator, options.host_names), options
 
 
-def _password_reader(
-    env: Environment, selected: Sequence[Server], clients: AzureClients | None
-) -> Callable[[Server], str]:
+def _connected_once(env: Environment, clients: AzureClients | None) -> Callable[[], AzureClients]:
+    """The Azure clients (``clients``, or connected on first use): Key Vault passwords and Microsoft Entra
+    tokens are read with their credential, the one the management calls use."""
+    lock, found = threading.Lock(), [clients] if clients is not None else []
+
+    def connected() -> AzureClients:
+        with lock:
+            if not found:
+                from pgflex.azure.clients import connect
+
+                # For cloud: local, _setup has found the running emulator already, so connect() reuses it.
+                found.append(connect(env.cloud, env.subscription))
+            return found[0]
+
+    return connected
+
+
+def _password_reader(selected: Sequence[Server], connected: Callable[[], AzureClients]) -> Callable[[Server], str]:
     """How to read administrator passwords: Key Vault needs Azure clients, environment variables do not."""
     if not any(server.administrator and server.administrator.password.key_vault_secret for server in selected):
         return resolve_password
-    from pgflex.azure.clients import connect
     from pgflex.azure.secrets import resolve_password as read_password
 
-    # For cloud: local, _setup has found the running emulator already, so connect() reuses it.
-    connected = clients or connect(env.cloud, env.subscription)
-    return lambda server: read_password(server, connected)
+    return lambda server: read_password(server, connected())
 
 
 def verify(
@@ -385,21 +420,31 @@ def _audit(target: session.Target) -> list[dict[str, Any]]:
 
 def _server_sessions(server: Server, locator: Locator, options: Options) -> ServerSessions:
     endpoint: Endpoint | None = None
+    target: session.Target | None = None
     try:
         endpoint = locator.endpoint(server)
-        target = _target(server, endpoint, options)
-        rows = from_clients_network(endpoint, lambda: _audit(target))
-    except psycopg.OperationalError as failure:
-        status, detail = session.classify_connect_error(failure)
-        return ServerSessions(server.name, endpoint, status, detail)
-    except OSError as failure:
-        return ServerSessions(server.name, endpoint, "blocked", f"network block: {failure}")
+        target = logged_in = _target(server, endpoint, options)
+        rows = from_clients_network(endpoint, lambda: _audit(logged_in))
     except Exception as failure:  # reported per server, the others still run
-        return ServerSessions(server.name, endpoint, "error", f"{type(failure).__name__}: {failure}")
-    listed = ServerSessions(server.name, endpoint, "pass", "", tuple(rows))
+        return unlisted(server, endpoint, target, failure, options)
+    listed = ServerSessions(server.name, endpoint, "pass", "", tuple(rows), login=target.login)
     plaintext = len(listed.plaintext_clients)
-    detail = f"{len(rows)} session(s), {plaintext} network client session(s) without TLS"
+    detail = f"{len(rows)} session(s), {plaintext} network client session(s) without TLS, {target.login.describe()}"
     return replace(listed, status="warn" if plaintext else "pass", detail=detail)
+
+
+def unlisted(
+    server: Server, endpoint: Endpoint | None, target: session.Target | None, failure: Exception, options: Options
+) -> ServerSessions:
+    """Why ``server``'s sessions could not be listed (``sessions`` and ``sessions --watch``)."""
+    login = target.login if target else None
+    if isinstance(failure, psycopg.OperationalError):
+        status, detail = session.classify_connect_error(failure, target)
+    elif isinstance(failure, OSError):
+        status, detail = "blocked", f"network block: {failure}"
+    else:
+        status, detail = "error", failure_detail(failure, options)
+    return ServerSessions(server.name, endpoint, status, options.logins.scrub(detail), login=login)
 
 
 def sessions(

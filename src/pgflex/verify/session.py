@@ -13,7 +13,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import dict_row
 
-from .checks import Endpoint, Status
+from .checks import Endpoint, Login, Status
 
 Connection = psycopg.Connection[dict[str, Any]]
 DATABASE = "postgres"
@@ -46,11 +46,11 @@ SELECT count(*) AS n
 
 @dataclass(frozen=True)
 class Target:
-    """How to log in to one server: its endpoint, the administrator, the trusted roots."""
+    """How to log in to one server: its endpoint, who (pgflex.verify.login), the trusted roots."""
 
     endpoint: Endpoint
-    user: str
-    password: str = field(repr=False)  # a Target may end up in a log or a traceback; the password must not
+    login: Login
+    secret: str = field(repr=False)  # the password or token: a Target may end up in a log or a traceback
     ca_file: str
     timeout: float = 10.0
 
@@ -60,15 +60,21 @@ class Target:
             "host": self.endpoint.host_name,
             "hostaddr": self.endpoint.address,
             "port": self.endpoint.port,
-            "user": self.user,
-            "password": self.password,
+            "user": self.login.role,
             "dbname": DATABASE,
             "connect_timeout": max(1, int(self.timeout)),
             "application_name": "pgflex verify",
-            # Never hand the password over in cleartext, even to a server that asks on a plaintext session.
-            "require_auth": "!password",
             "gssencmode": "disable",  # TLS or nothing: GSSAPI encryption would blur the plaintext check
         }
+        if self.login.method == "password":
+            # Never hand the password over in cleartext, even to a server that asks on a plaintext session.
+            params.update(password=self.secret, require_auth="!password")
+        elif tls:
+            # A Microsoft Entra login sends its token as the password, in cleartext: only inside verify-full TLS.
+            params["password"] = self.secret
+        else:
+            # Never the token without TLS: a server that asks for it there has admitted the session already.
+            params["require_auth"] = "!password"
         if tls:
             params.update(sslmode="verify-full", sslrootcert=self.ca_file)
         else:
@@ -180,17 +186,34 @@ _TLS_MARKERS = (
 _AUTH_MARKERS = ("password authentication failed", "authentication method requirement")
 
 
-def classify_connect_error(failure: Exception) -> tuple[Status, str]:
-    """``blocked`` for network blocks, ``fail`` for TLS failures, ``error`` for anything else."""
+_TOKEN_REFUSALS = ("authentication failed", "token")  # PostgreSQL's LDAP wording, and Azure's for Entra logins
+
+
+def classify_connect_error(failure: Exception, target: Target | None = None) -> tuple[Status, str]:
+    """``blocked`` for network blocks, ``fail`` for TLS failures, ``error`` for anything else; ``target`` (how
+    pgflex logged in) names the principal and the server when a Microsoft Entra login is refused."""
     message = " ".join(str(failure).split())
     lowered = message.lower()
+    entra = target if target is not None and target.login.method == "entra" else None
     if any(marker in lowered for marker in _TLS_MARKERS):
         return "fail", f"TLS with verify-full failed: {message}"
     if "no pg_hba.conf entry" in lowered and "ssl encryption" in lowered:
         # PostgreSQL checked pg_hba after a successful handshake: the firewall does not admit this address.
+        if entra is not None:  # ... or, for a Microsoft Entra login, the role is no administrator of the server
+            return "blocked", (
+                f"network block (not a TLS result), or {entra.login.role} is not a Microsoft Entra administrator of "
+                f"{entra.endpoint.fqdn}: no firewall rule admits this client's address for that role: {message}"
+            )
         return "blocked", f"network block (not a TLS result): no firewall rule admits this client's address: {message}"
     if any(marker in lowered for marker in _NETWORK_MARKERS):
         return "blocked", f"network block (not a TLS result): {message}"
+    if entra is not None and any(marker in lowered for marker in _TOKEN_REFUSALS):
+        login = entra.login
+        return "error", (
+            f"{entra.endpoint.fqdn} refused the Microsoft Entra access token for {login.role}: the identity pgflex "
+            f"runs as (object id {login.identity_object_id or 'unknown'}) must be that Microsoft Entra administrator "
+            f"of the server (object id {login.object_id}), or a member of it: {message}"
+        )
     if any(marker in lowered for marker in _AUTH_MARKERS):
         return "error", f"the administrator could not log in: {message}"
     return "error", message
@@ -199,10 +222,12 @@ def classify_connect_error(failure: Exception) -> tuple[Status, str]:
 PlaintextOutcome = Literal["refused", "accepted", "inconclusive"]
 # How PostgreSQL (14+: "no encryption"; older: "SSL off") and Azure's gateway refuse a plaintext client.
 _PLAINTEXT_REFUSALS = ("no encryption", "ssl off", "ssl connection is required", "sslmode=require")
+# libpq's words when a server asks for a password the plaintext attempt does not give (require_auth, no token).
+_CREDENTIALS_ASKED = ("server requested a cleartext password", "no password supplied")
 
 
 def plaintext_attempt(target: Target) -> tuple[PlaintextOutcome, str, dict[str, Any]]:
-    """The same client and credentials as the TLS session, with ``sslmode=disable``."""
+    """The same client and login as the TLS session, with ``sslmode=disable`` (and never a token: see Target)."""
     try:
         with target.connect(tls=False) as conn:
             row = own_session(conn)
@@ -210,6 +235,9 @@ def plaintext_attempt(target: Target) -> tuple[PlaintextOutcome, str, dict[str, 
         message = " ".join(str(failure).split())
         if any(marker in message.lower() for marker in _PLAINTEXT_REFUSALS):
             return "refused", message, {}
+        if any(marker in message.lower() for marker in _CREDENTIALS_ASKED):
+            # A server that requires TLS refuses a plaintext session before authentication: this one went on.
+            return "accepted", f"the server asked for credentials on a session without TLS (none sent): {message}", {}
         return "inconclusive", message, {}
     if row["ssl"]:
         return "inconclusive", "sslmode=disable still produced a TLS session", row

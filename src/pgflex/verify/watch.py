@@ -16,18 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-
 from pgflex.concurrency import map_concurrently
 from pgflex.engine.tls_impact import NO_TLS, Refuses
 from pgflex.spec import Environment, Server
 from pgflex.spec.model import TLS_VERSIONS
 
 from . import session
-from .checks import SESSIONS_KIND, Endpoint, ServerSessions, SessionsReport
+from .checks import SESSIONS_KIND, Endpoint, ServerSessions, SessionsReport, Status
 from .impact import network_clients
 from .locate import Locator, from_clients_network
-from .runner import Options, _setup, _target
+from .runner import Options, _setup, _target, unlisted
 
 if TYPE_CHECKING:
     from pgflex.azure.clients import AzureClients
@@ -166,9 +164,10 @@ class _Sampler:
 
 def _watch_server(server: Server, locator: Locator, options: Options, deadline: float, interval: float) -> ServerWatch:
     endpoint: Endpoint | None = None
+    target: session.Target | None = None
     sampler = _Sampler()
 
-    def sample_until_deadline() -> None:
+    def sample_until_deadline(target: session.Target) -> None:
         with target.connect() as conn:
             while True:
                 sampler.record(session.audit(conn))
@@ -179,20 +178,17 @@ def _watch_server(server: Server, locator: Locator, options: Options, deadline: 
 
     try:
         endpoint = locator.endpoint(server)
-        target = _target(server, endpoint, options)
-        from_clients_network(endpoint, sample_until_deadline)
-    except psycopg.OperationalError as failure:
-        status, detail = session.classify_connect_error(failure)
-        return ServerWatch(ServerSessions(server.name, endpoint, status, detail), samples=sampler.samples)
-    except OSError as failure:
-        return ServerWatch(ServerSessions(server.name, endpoint, "blocked", f"network block: {failure}"))
+        # As this server's window starts (late, beyond --parallelism servers): a token renewed if it is due.
+        target = logged_in = _target(server, endpoint, options)
+        from_clients_network(endpoint, lambda: sample_until_deadline(logged_in))
     except Exception as failure:  # reported per server, the others still run
-        detail = f"{type(failure).__name__}: {failure}"
-        return ServerWatch(ServerSessions(server.name, endpoint, "error", detail), samples=sampler.samples)
+        return ServerWatch(unlisted(server, endpoint, target, failure, options), samples=sampler.samples)
     clients = tuple(sorted(sampler.clients.values(), key=lambda c: str(c.to_dict())))
     plaintext = sum(1 for client in clients if NO_TLS in client.versions)
-    detail = f"{sampler.samples} sample(s), {len(clients)} client(s) seen, {plaintext} of them without TLS"
-    listed = ServerSessions(server.name, endpoint, "warn" if plaintext else "pass", detail, tuple(sampler.last))
+    seen = f"{sampler.samples} sample(s), {len(clients)} client(s) seen, {plaintext} of them without TLS"
+    detail = f"{seen}, {target.login.describe()}"
+    status: Status = "warn" if plaintext else "pass"
+    listed = ServerSessions(server.name, endpoint, status, detail, tuple(sampler.last), login=target.login)
     return ServerWatch(listed, clients, sampler.samples)
 
 
