@@ -8,8 +8,12 @@ this client, TLS 1.3 and sslinfo allow-listed), and described by an env file wit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
+import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +32,11 @@ from pgflex.emulator.arm.auth import PRINCIPAL_ID
 from pgflex.emulator.settings import DEFAULT_SUBSCRIPTION
 from pgflex.render.lines import sessions_lines, verify_lines
 from pgflex.render.verify_view import render_verify, to_junit
-from pgflex.verify import sessions, verify
+from pgflex.spec import load_spec, resolve_password
+from pgflex.verify import Endpoint, sessions, verify
 from pgflex.verify.checks import Login
-from pgflex.verify.login import OSSRDBMS_SCOPE, RENEW_BEFORE_SECONDS, TokenSource
+from pgflex.verify.login import OSSRDBMS_SCOPE, REDACTED, RENEW_BEFORE_SECONDS, Logins, TokenSource
+from pgflex.verify.session import Target, plaintext_attempt
 from pgflex.verify.watch import watch
 from support.armspec import ArmSpec
 from support.conformance import assert_conforming
@@ -309,6 +315,63 @@ def _claims(token: str) -> str:
 
     payload = token.split(".")[1]
     return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+
+
+def test_every_secret_handed_out_is_scrubbed_from_failure_messages(
+    entra_fleet: EntraFleet, live_emulator: EmulatorHandle
+) -> None:
+    logins = Logins(resolve_password, lambda: UncachedCredential(live_emulator))
+    server = load_spec(entra_fleet.env_file).server(entra_fleet.ours)
+    login, token = logins.login(server)
+    assert login.role == "pgflex-deployer" and token.startswith("eyJ")
+    assert logins.scrub(f"FATAL: bad password {token!r} for {login.role}") == (
+        f"FATAL: bad password '{REDACTED}' for pgflex-deployer"
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Never without TLS
+# --------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def asks_for_a_password_without_tls() -> Iterator[tuple[Endpoint, list[bytes]]]:
+    """A server that takes a plaintext StartupMessage and asks for a cleartext password, keeping all it receives."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(5)
+            (length,) = struct.unpack("!I", conn.recv(4, socket.MSG_WAITALL))
+            received.append(conn.recv(length - 4, socket.MSG_WAITALL))  # the StartupMessage
+            conn.sendall(b"R" + struct.pack("!II", 8, 3))  # AuthenticationCleartextPassword
+            with contextlib.suppress(OSError):
+                while chunk := conn.recv(4096):
+                    received.append(chunk)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    fqdn = "entra.postgres.database.azure.com"
+    yield Endpoint(fqdn, fqdn, "127.0.0.1", listener.getsockname()[1], "test"), received
+    thread.join(10)
+    listener.close()
+
+
+def test_the_plaintext_attempt_never_sends_the_token_and_fails_a_server_that_asks_for_it(
+    asks_for_a_password_without_tls: tuple[Endpoint, list[bytes]],
+) -> None:
+    endpoint, received = asks_for_a_password_without_tls
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJvaWQiOiJ4In0.c2lnbmF0dXJl"
+    login = Login("entra", "pgflex-deployer", PRINCIPAL_ID, "ServicePrincipal", PRINCIPAL_ID)
+    target = Target(endpoint, login, token, "/nonexistent-ca.pem", timeout=5)
+    outcome, message, _ = plaintext_attempt(target)
+    assert outcome == "accepted"  # it went on to authentication without TLS: it did not refuse plaintext
+    assert message.startswith("the server asked for credentials on a session without TLS (none sent)")
+    startup, *after = received
+    assert b"pgflex-deployer" in startup and after == []  # no PasswordMessage followed
+    assert token not in message and token not in repr(target)
 
 
 # --------------------------------------------------------------------------------------------------------------
