@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pgflex.engine.plan import Action, Change, Plan
+from pgflex.engine.plan import Action, Change, Login, Plan
 from pgflex.verify.checks import SessionsReport, VerifyReport
 
 from .log_line import result_line
@@ -51,6 +51,12 @@ def change_detail(change: Change) -> str:
     return f"{values} ({change_reason(change)})" if values else f"({change_reason(change)})"
 
 
+def login_detail(login: Login) -> str:
+    """How verify and sessions log in to a server, as a plan shows it."""
+    how = "a Microsoft Entra token" if login.method == "entra" else "the administrator's password"
+    return f"verify and sessions log in with {how} as {' or '.join(login.roles)}"
+
+
 def change_check(change: Change) -> str:
     return f"{change.kind.value}/{change.name}"
 
@@ -64,6 +70,8 @@ def plan_lines(plan: Plan) -> list[str]:
     for server in plan.servers:
         for exception in server.exceptions:
             lines.append(result_line(server.name, f"policy-exception/{exception.rule}", "warn", exception.reason))
+        if server.login is not None:
+            lines.append(result_line(server.name, "login", server.login.method, login_detail(server.login)))
         if not server.pending:
             lines.append(result_line(server.name, "plan", "ok", "up to date"))
         for change in server.pending:
