@@ -25,6 +25,9 @@ from .plan import Action, Change, Kind, Login
 # server keeps it until someone can log in without it); turning it on sends the administrator and its password.
 PASSWORD_AUTH = "authentication.password"  # noqa: S105 - a setting's name, not a secret
 
+# The reason of a database the spec does not name, kept as it is (no-op) without pruneDatabases.
+KEPT_DATABASE = "not in the spec: kept (pruneDatabases is off)"
+
 
 def setting_changes(server: Server, actual: dict[str, Any]) -> list[Change]:
     """Updates of an existing server's settings (``actual``: observe's properties)."""
@@ -171,8 +174,7 @@ def database_changes(server: Server, actual: dict[str, ObservedDatabase] | None)
                 Change(Kind.DATABASE, name, Action.DELETE, "not in the spec (pruneDatabases)", before=before)
             )
         else:
-            reason = "not in the spec: kept (pruneDatabases is off)"
-            changes.append(Change(Kind.DATABASE, name, Action.NOOP, reason, before=before, after=before))
+            changes.append(Change(Kind.DATABASE, name, Action.NOOP, KEPT_DATABASE, before=before, after=before))
     return changes
 
 
@@ -185,6 +187,7 @@ def login(server: Server) -> Login:
 
 
 __all__ = [
+    "KEPT_DATABASE",
     "PASSWORD_AUTH",
     "administrator_changes",
     "database_changes",

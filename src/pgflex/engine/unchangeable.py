@@ -72,9 +72,9 @@ def _standby_issue(server: Server, properties: dict[str, Any]) -> str | None:
     if picked == wanted:
         return None
     return (
-        f"highAvailability.standbyAvailabilityZone: Azure picks the standby's zone when high availability is "
-        f"enabled on an existing server, and the spec says {wanted}: remove standbyAvailabilityZone to enable "
-        "high availability (then write the zone Azure picked), or create a new server"
+        f"Azure picks the standby's zone when high availability is enabled on an existing server, and the spec "
+        f"says {wanted}: remove standbyAvailabilityZone to enable high availability (then write the zone Azure "
+        "picked), or create a new server"
     )
 
 

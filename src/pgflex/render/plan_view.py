@@ -1,13 +1,15 @@
-"""The plan for people: one block per server, changes marked + ~ - as Terraform users expect."""
+"""The plan for people: one block per server, changes marked + ~ - as Terraform users expect, with how verify
+logs in to the server and the databases kept although the spec does not name them."""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.text import Text
 
-from pgflex.engine.plan import Action, Change, Plan
+from pgflex.engine.plan import Action, Change, Kind, Plan
+from pgflex.engine.settings_diff import KEPT_DATABASE
 
-from .lines import change_reason, change_values, plan_verdict
+from .lines import change_reason, change_values, login_detail, plan_verdict
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"),
@@ -53,6 +55,12 @@ def _impact_block(change: Change, console: Console) -> None:
         )
 
 
+def _kept(change: Change) -> bool:
+    """A database on the server that the spec does not name, kept because it does not prune: shown, so that
+    nobody takes it for one the spec manages."""
+    return change.kind is Kind.DATABASE and change.action is Action.NOOP and change.reason == KEPT_DATABASE
+
+
 def render_plan(plan: Plan, console: Console, *, show_unchanged: bool = False) -> None:
     console.print(
         Text(f"pgflex plan for {plan.environment} ({plan.cloud}, resource group {plan.resource_group})", style="bold")
@@ -63,9 +71,11 @@ def render_plan(plan: Plan, console: Console, *, show_unchanged: bool = False) -
         for change in environment:
             console.print(_line(change))
     for server in plan.servers:
-        shown = [c for c in server.changes if show_unchanged or c.action is not Action.NOOP]
+        shown = [c for c in server.changes if show_unchanged or c.action is not Action.NOOP or _kept(c)]
         status = f"{len(server.pending)} change(s)" if server.pending else "up to date"
         console.print(Text(f"server {server.name}: {status}", style="bold"))
+        if server.login is not None:
+            console.print(Text(f"  {login_detail(server.login)}", style="dim"))
         for exception in server.exceptions:
             console.print(Text(f"  ! policy exception {exception.rule}: {exception.reason}", style="bold yellow"))
         for change in shown:
