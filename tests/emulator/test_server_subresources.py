@@ -139,6 +139,7 @@ def test_advanced_threat_protection_is_off_until_set_and_a_write_holds_the_serve
     assert (setting.name, setting.state) == ("Default", "Disabled")
     assert setting.creation_time == created.system_data.created_at  # type: ignore[union-attr]
 
+    emulator.tune(operation_seconds=1.0)
     emulator.reset_request_count()
     poller = postgres.server_threat_protection_settings.begin_create_or_update(
         resource_group, server, "Default", {"properties": {"state": "enabled"}}
