@@ -26,6 +26,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from live.conftest import LOCAL_RULE, sdk
+from pgflex import api
 from pgflex.azure.clients import EmulatorCredential, connect
 from pgflex.cli.main import app
 from pgflex.emulator.arm.auth import PRINCIPAL_ID
@@ -44,7 +45,7 @@ from support.emulator import Clients, EmulatorHandle, unique
 from support.outputs import assert_documented
 from support.specs import environment, public_server, write
 
-from .conftest import LOCAL, Fleet
+from .conftest import FAST_RETRY, LOCAL, Fleet
 
 pytestmark = pytest.mark.dataplane
 
@@ -115,11 +116,16 @@ def entra_fleet(
 
 
 @pytest.fixture
-def no_password(live_emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorHandle]:
-    """The emulator's client variables (its identity endpoint), and no administrator password in the process."""
+def no_password(
+    live_emulator: EmulatorHandle, arm_spec: ArmSpec, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[EmulatorHandle]:
+    """The emulator's client variables (its identity endpoint), and no administrator password in the process;
+    every Resource Manager response of the test conforms to the specification."""
     monkeypatch.delenv("PGFLEX_ADMIN_PASSWORD", raising=False)
+    live_emulator.new_record_lines()
     with live_emulator.client_environment():
         yield live_emulator
+    assert_conforming(live_emulator, arm_spec)
 
 
 class RecordingCredential:
@@ -390,3 +396,30 @@ def test_a_password_login_is_named_in_the_report(fleet: Fleet, live: EmulatorHan
         "identityObjectId": None,
     }
     assert " as pgadmin by password: TLSv1.3" in report.check("tls-session").detail
+
+
+# --------------------------------------------------------------------------------------------------------------
+# End to end: pgflex creates the Entra-only server, verifies it and checks drift, no password anywhere
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_an_entra_only_server_applied_by_pgflex_is_verified_by_token(
+    no_password: EmulatorHandle, tmp_path: Path
+) -> None:
+    name = unique("eapply")
+    authentication = {"password": False, "entra": {"administrators": [DEPLOYER]}}
+    server = public_server(name, LOCAL, tls={"minVersion": "TLSv1.3"}, authentication=authentication)
+    document = environment(unique("rg-eapply"), [server], version="16")
+    del document["defaults"]["administrator"]
+    env_file = write(tmp_path / "env.yaml", document)
+
+    report = api.apply(env_file, retry=FAST_RETRY)  # apply's last step is verify, by token
+    assert report.exit_code == api.ExitCode.OK, (report.result.failures, report.verify)
+    assert report.verify is not None and report.verify.passed
+    verified = report.verify.server(name)
+    assert {check.status for check in verified.checks} == {"pass"}
+    assert verified.login is not None and (verified.login.method, verified.login.role) == ("entra", "pgflex-deployer")
+
+    checked = api.drift(env_file, repair=True, retry=FAST_RETRY)  # nothing to repair: verified again, by token
+    assert (checked.exit_code, checked.drift) == (api.ExitCode.OK, [])
+    assert checked.verify is not None and checked.verify.passed
