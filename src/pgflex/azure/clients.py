@@ -2,7 +2,8 @@
 
 Real clouds use DefaultAzureCredential (environment service principal, workload identity
 federation, managed identity, az login). ``cloud: local`` uses the embedded emulator, started
-when none runs, with its managed-identity endpoint and CA.
+when none runs, with its managed-identity endpoint and CA. Every request waits for a token of
+Resource Manager's rate limits and is counted where it leaves (pgflex.azure.wire).
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def _pooled_transport(counter: RequestCounter, verify: str | bool = True) -> Met
     return MeteredTransport(RequestsTransport(session=session, session_owner=False, connection_verify=verify), counter)
 
 
-def prime_emulator_limits(emulator: RunningEmulator, admin: AdminClient) -> None:
+def _prime_emulator_limits(emulator: RunningEmulator, admin: AdminClient) -> None:
     """The emulator's token buckets are its tuning (``throttle_<kind>_burst``, ``..._per_second``), as Resource
     Manager's are its documentation: the process's buckets for it start from them."""
     try:
@@ -195,7 +196,7 @@ def connect(
         base_url = emulator.base_url
         credential = credential or EmulatorCredential(emulator)
         admin = credential.admin if isinstance(credential, EmulatorCredential) else AdminClient(emulator)
-        prime_emulator_limits(emulator, admin)
+        _prime_emulator_limits(emulator, admin)
         verify = str(emulator.trust_bundle)
         interval = polling_interval if polling_interval is not None else 0.2
     else:
