@@ -82,7 +82,7 @@ def _offer_issues(
         return [locator.issue(message, ("environment", "location"))]
     issues: list[SpecIssue] = []
     for server in changing:
-        issues += _server_offer_issues(server, current[server.name], offer, locator)
+        issues += server_offer_issues(server, current[server.name], offer, locator)
     return issues
 
 
@@ -101,7 +101,7 @@ def _asks_the_offer(server: Server, current: ObservedServer) -> bool:
     return sku_changes or grows or ha_changes or tier_changes
 
 
-def _server_offer_issues(
+def server_offer_issues(
     server: Server, current: ObservedServer, offer: LocationOffer, locator: SpecLocator
 ) -> list[SpecIssue]:
     where = f"in location {offer.location}"
