@@ -142,21 +142,19 @@ class ServerPlan:
     name: str
     changes: tuple[Change, ...]
     exceptions: tuple[PolicyException, ...] = ()
-    login: Login | None = None  # None: a plan read from a document that does not say
+    login: Login | None = None  # None: not known (a plan pgflex makes always says)
 
     @property
     def pending(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.action is not Action.NOOP)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+        return {
             "name": self.name,
             "changes": [c.to_dict() for c in self.changes],
             "exceptions": [e.to_dict() for e in self.exceptions],
+            "login": self.login.to_dict() if self.login is not None else None,
         }
-        if self.login is not None:
-            data["login"] = self.login.to_dict()
-        return data
 
     @classmethod
     def from_dict(cls, data: Any, at: str = "server") -> ServerPlan:
