@@ -23,6 +23,7 @@ from pgflex.engine.api import apply, plan
 from pgflex.engine.apply import ApplyError
 from pgflex.engine.reads import sdk_text
 from pgflex.render.plan_view import render_plan
+from pgflex.spec import load_spec
 from support.emulator import Clients, EmulatorHandle, unique
 from support.specs import environment, public_server, write
 
@@ -428,3 +429,21 @@ def test_the_plan_shows_how_verify_logs_in(env_file: Path, names: dict[str, str]
     verify_logs_in = "verify and sessions log in with"
     assert f"{names['full']} login PASSWORD {verify_logs_in} the administrator's password as pgadmin" in lines
     assert f"{names['entra']} login ENTRA {verify_logs_in} a Microsoft Entra token as pgflex-deployer" in lines
+
+
+def test_the_example_settings_file_applies_and_converges(
+    emulator: EmulatorHandle, clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGFLEX_ADMIN_PASSWORD", PASSWORD)
+    example = load_spec(Path(__file__).resolve().parents[2] / "infra" / "settings.yaml")
+    renamed = [server.replace(name=unique(server.name.removeprefix("pgflex-settings-"))) for server in example.servers]
+    env = example.replace(resource_group=unique("rg-example"), servers=renamed)
+    result = apply(env, retry=FAST_RETRY)
+    assert result.converged, result.failures
+    orders, reports = (clients.postgres.servers.get(env.resource_group, server.name) for server in env.servers)
+    assert (orders.availability_zone, orders.high_availability.standby_availability_zone) == ("1", "2")
+    assert (orders.storage.tier, orders.backup.geo_redundant_backup) == ("P30", "Enabled")
+    assert reports.administrator_login is None and reports.auth_config.password_auth == "Disabled"
+    emulator.reset_request_count()
+    assert apply(env, retry=FAST_RETRY).writes == 0
+    assert emulator.request_count("arm.writes") == 0
