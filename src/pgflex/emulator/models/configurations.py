@@ -7,6 +7,9 @@ derived from the memory it was created with).
 A TLS range with no version in it (ssl_max_protocol_version below ssl_min_protocol_version, set in either
 order) is refused at the request: PostgreSQL would keep its old range on reload and refuse to start on the
 next restart. The service documents no error for it: 400 InvalidParameterValue naming both (assumed).
+
+A change the data plane wrote but whose server then did not start (it had died and cannot start again) fails
+in one line and is kept; the server is left Inaccessible, like a failed restart, never Ready.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from .parameters import (
     running_parameters,
     server_profile,
 )
-from .servers import PENDING_RESTART, RUNNING_VALUES, Servers
+from .servers import FAILED_START_STATE, PENDING_RESTART, RUNNING_VALUES, Servers
 
 UPDATE = "configuration.update"
 TLS_MIN, TLS_MAX = "ssl_min_protocol_version", "ssl_max_protocol_version"
@@ -164,7 +167,8 @@ class Configurations:
                 )
             except DataPlaneError:
                 # Written, but the server that should run did not start with it: the value stays (the data
-                # plane holds it), the operation fails with the data plane's one-line reason.
+                # plane holds it), the operation fails with the data plane's one-line reason and the server is
+                # left as a failed restart leaves it (FAILED_START_STATE) until its next change or restart.
                 op.payload["applied"] = True
                 raise
             # What the running server itself says waits for a restart.
@@ -179,9 +183,11 @@ class Configurations:
         record = self._ctx.store.get(op.resource_key)
         if record is None:
             return
-        if not op.payload.get("applied"):
-            override_id = child_id(record.id, "configurations", op.payload["name"])
-            self._store_override(record, override_id, op.payload.get("previous"))
+        if op.payload.get("applied"):
+            self._servers.release(op, state=FAILED_START_STATE)
+            return
+        override_id = child_id(record.id, "configurations", op.payload["name"])
+        self._store_override(record, override_id, op.payload.get("previous"))
         self._servers.release(op, state=op.payload["previousState"])
 
 
