@@ -36,6 +36,7 @@ from pgflex.emulator.statedir import unreachable_reason
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 60
+LOG_FOLDER = "log"  # beside data/: PostgreSQL's log, which the server's logFiles list
 _SOCKET_NAME_RESERVE = len("/.s.PGSQL.65535.lock")
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes; keep a margin
 _FATAL = re.compile(r"\b(FATAL|PANIC):")
@@ -198,7 +199,7 @@ class Cluster:
         self.postgres = postgres
         self.install = install
         self.run_as = run_as
-        self.log_file = data.parent / "log" / "postgresql.log"
+        self.log_file = data.parent / LOG_FOLDER / "postgresql.log"  # pg_ctl -l: appended to at every start
 
     # --- creation -------------------------------------------------------------------------------------------
 

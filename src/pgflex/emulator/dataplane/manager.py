@@ -42,6 +42,7 @@ from pgflex.emulator import netns
 from pgflex.emulator.dataplane import config, databases, roles
 from pgflex.emulator.dataplane.binaries import choose_install, discover_installs
 from pgflex.emulator.dataplane.cluster import (
+    LOG_FOLDER,
     Cluster,
     DataPlaneError,
     PortTaken,
@@ -272,6 +273,10 @@ class DataPlane:
             if record is None or not record.provisioned:
                 return None
             return self._placement.endpoint(record)
+
+    def log_folder(self, name: str) -> Path:
+        """The folder the server's PostgreSQL logs to (postgresql.log); it exists once the server first started."""
+        return self._records.server_dir(name) / LOG_FOLDER
 
     def is_running(self, name: str) -> bool:
         with self._lock(name):

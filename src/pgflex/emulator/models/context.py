@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..dataplane import Database, EntraAdministrator, PrivateNetwork
@@ -65,6 +66,8 @@ class ServerRuntime(Protocol):
     def list_databases(self, name: str) -> list[Database]: ...
     def endpoint(self, name: str) -> Endpoint | None: ...
     def version_used(self, name: str) -> str: ...
+    # The folder the server's PostgreSQL writes its log files to (it may not exist yet).
+    def log_folder(self, name: str) -> Path: ...
     # The running PostgreSQL's minor version, as Azure's minorVersion says it ("14" for 15.14).
     def minor_version(self, name: str) -> str: ...
     # For status reads, never waiting on a server: by name, {"state": "running" | "starting" | "stopping" |
