@@ -164,13 +164,15 @@ def observe_found(
     # azure.extensions is read even without verify, so the observed state (and a plan's fingerprint)
     # does not depend on the flag. A name the server lacks is left out: pre-flight names it.
     managed = desired_parameters(server, verify=True)
-    parameters = list_parameters(clients, policy, group, server.name)
+    # Keyed by the spec's (lower-case) names: the service spells a few with capitals (DateStyle, TimeZone), and
+    # PostgreSQL's parameter names are case-insensitive.
+    parameters = {name.lower(): found for name, found in list_parameters(clients, policy, group, server.name).items()}
     return ObservedServer(
         name=server.name,
         exists=True,
         state=server_state(found),
         properties=server_properties(found),
-        parameters={name: parameters[name] for name in sorted(managed) if name in parameters},
+        parameters={name: parameters[name.lower()] for name in sorted(managed) if name.lower() in parameters},
         firewall_rules=list_firewall_rules(clients, policy, group, server.name),
         administrators=(
             list_administrators(clients, policy, group, server.name) if manages_administrators(server) else None
