@@ -109,8 +109,8 @@ def test_an_imported_group_validates_holds_no_secret_and_plans_to_no_change(
     emulator.reset_request_count()
     result = cli("import", "--resource-group", estate.group, "--output", str(env_file))
     assert result.exit_code == 0, result.output
-    # One existence check, one list of the group's servers, then parameters and rules of each: 2 + 2 x 3.
-    assert emulator.request_count("arm") == 8
+    # One existence check, one list of the group's servers, then parameters, rules and databases of each: 2 + 3 x 3.
+    assert emulator.request_count("arm") == 2 + 3 * 3
     assert emulator.request_count("arm.writes") == 0
     text = env_file.read_text()
     assert PASSWORD not in text and PASSWORD not in result.output

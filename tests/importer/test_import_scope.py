@@ -99,8 +99,8 @@ def test_a_subscription_spanning_groups_needs_a_directory_and_skips_what_the_spe
     emulator.reset_request_count()
     result = cli("import", "--subscription", subscription, "--output", str(folder))
     assert result.exit_code == 0, result.stderr
-    # One list of the subscription's servers, then parameters and rules of each of the three.
-    assert emulator.request_count("arm") == 1 + 2 * 3
+    # One list of the subscription's servers, then parameters, rules and databases of each of the three.
+    assert emulator.request_count("arm") == 1 + 3 * 3
     assert f"warning: not imported: {hidden}: public network access disabled without a delegated" in result.stderr
     written = sorted(path.name for path in folder.iterdir())
     assert written == [f"{group}.yaml" for group in groups]

@@ -46,10 +46,18 @@ def import_environment(
         "--password-env",
         help="The variable each administrator password is read from (fromEnv); passwords are never imported.",
     ),
+    databases: bool = typer.Option(
+        True,
+        "--databases/--no-databases",
+        help="Import each server's own databases (one read per server); --no-databases leaves them out of the file, "
+        "and plans then leave them alone.",
+    ),
     parallelism: int = typer.Option(8, "--parallelism", min=1, max=64, help="Servers read at once."),
 ) -> None:
-    """Write an env file from live servers: access, network references, firewall rules, TLS, parameters set on
-    the server; never a password. A plan of the file against the same servers shows no change."""
+    """Write an env file from live servers: settings (zones, high availability, storage tier, backup, maintenance
+    window), authentication with its Microsoft Entra administrators, databases, access, network references,
+    firewall rules, TLS, parameters set on the server; never a password. A plan of the file against the same
+    servers shows no change."""
     import os
 
     from pgflex.importer import import_environment as run_import
@@ -67,6 +75,7 @@ def import_environment(
             cloud=cloud,
             name=name,
             password_env=password_env,
+            databases=databases,
             parallelism=parallelism,
         )
     for skipped in result.skipped:

@@ -2,9 +2,10 @@
 
 Each value is written so that loading the file gives back what the server has (a plan then shows no change):
 TLS versions in Azure's spelling, booleans as YAML booleans, integers as numbers, sets (azure.extensions) as
-lists, firewall ranges as CIDR blocks where they are one. What a person should look at (a policy exception the
-live server needs, a server elsewhere than the environment's location) comes back as notes, which the writer
-turns into comments.
+lists, firewall ranges as CIDR blocks where they are one; the server settings (zones, high availability, storage
+tier, backup, maintenance window, authentication, databases) by importer/settings.py. What a person should look
+at (a policy exception the live server needs, a server elsewhere than the environment's location) comes back as
+notes, which the writer turns into comments.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pgflex.engine.reads import ObservedParameter
 from pgflex.spec.checks import check_environment_name, normalise_tls_version
 from pgflex.spec.constants import AZURE_SERVICES_IP, MIN_SAFE_TLS, READ_ONLY_PARAMETERS, TLS_PARAMETERS, TLS_VERSIONS
 
+from . import settings
 from .live import LiveServer
 
 USER_OVERRIDE = "user-override"
@@ -29,7 +31,18 @@ _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _BOOLEAN = {"on": True, "true": True, "yes": True, "1": True, "off": False, "false": False, "no": False, "0": False}
 _EVERY_IPV4 = [ipaddress.IPv4Network("0.0.0.0/0")]
 # Settings `defaults` can hold whole (the spec replaces or merges them; either way a server's own value wins).
-_WHOLE_SETTINGS = ("version", "sku", "storage", "highAvailability", "administrator", "authentication", "tls")
+_WHOLE_SETTINGS = (
+    "version",
+    "sku",
+    "storage",
+    "availabilityZone",
+    "highAvailability",
+    "backup",
+    "maintenanceWindow",
+    "administrator",
+    "authentication",
+    "tls",
+)
 # Mappings merged key by key under a server's own: an entry every server shares can move to defaults.
 _MERGED_SETTINGS = ("tags", "parameters")
 
@@ -43,27 +56,35 @@ class ServerDraft:
     notes: list[str] = field(default_factory=list)
 
 
-def server_draft(live: LiveServer, *, password_env: str, location: str, today: date) -> ServerDraft:
-    """``live`` as a `servers:` entry of an environment in ``location``."""
+def server_draft(live: LiveServer, *, password_env: str, location: str, tenant: str | None, today: date) -> ServerDraft:
+    """``live`` as a `servers:` entry of an environment in ``location`` whose `environment.tenant` is ``tenant``."""
     props = live.properties
     draft = ServerDraft(live.name, {"name": live.name})
     entry = draft.entry
     entry["version"] = props["version"]
     entry["sku"] = {"name": props["skuName"], "tier": props["skuTier"]}
-    entry["storage"] = {"sizeGb": props["storageSizeGb"], "autoGrow": bool(props["autoGrow"])}
-    entry["highAvailability"] = {"mode": props["highAvailability"] or "Disabled"}
-    tags = _own_tags(props["tags"])
-    if tags:
-        entry["tags"] = tags
+    entry["storage"] = settings.storage(props)
+    optional = {
+        "availabilityZone": settings.zone(props["availabilityZone"]) if props.get("availabilityZone") else None,
+        "highAvailability": settings.high_availability(props),
+        "backup": settings.backup(props),
+        "maintenanceWindow": settings.maintenance_window(props),
+        "tags": _own_tags(props["tags"]),
+    }
+    entry.update((key, value) for key, value in optional.items() if value)
     if live.password_auth:
         login = props["administratorLogin"]
         entry["administrator"] = {"login": login, "password": {"fromEnv": password_env}}
-    if (live.password_auth, live.entra_auth) != (True, False):
-        entry["authentication"] = {"password": live.password_auth, "entra": live.entra_auth}
+    authentication = settings.authentication(live, tenant)
+    if authentication is not None:
+        entry["authentication"] = authentication
     entry["tls"] = _tls(live.parameters)
     parameters = _overridden_parameters(live.parameters)
     if parameters:
         entry["parameters"] = parameters
+    databases = settings.databases(live, draft.notes)
+    if databases:
+        entry["databases"] = databases
     entry["access"] = _access(live, draft)
     exceptions = _policy_exceptions(entry, today)
     if exceptions:
@@ -86,6 +107,9 @@ def server_draft(live: LiveServer, *, password_env: str, location: str, today: d
 def unrepresentable(live: LiveServer) -> str | None:
     """Why the spec cannot express ``live`` (it is left out of the file), or None."""
     props = live.properties
+    authentication = settings.unrepresentable_authentication(live)
+    if authentication is not None:
+        return authentication
     if not props.get("delegatedSubnetId") and str(props.get("publicNetworkAccess") or "").lower() == "disabled":
         # Reached through private endpoints: the spec knows public access with rules or VNet integration only,
         # and writing it as public would have apply open it.

@@ -29,6 +29,7 @@ from .mapping import (
     server_draft,
     unrepresentable,
 )
+from .settings import entra_tenant
 from .writer import render
 
 DEFAULT_PASSWORD_ENV = "PGFLEX_ADMIN_PASSWORD"  # noqa: S105 - a variable's name, never a password
@@ -68,12 +69,14 @@ def import_environment(
     clients: AzureClients | None = None,
     name: str | None = None,
     password_env: str = DEFAULT_PASSWORD_ENV,
+    databases: bool = True,
     parallelism: int = 8,
     retry: RetryPolicy | None = None,
     now: datetime | None = None,
 ) -> ImportResult:
     """The servers of ``resource_group`` (None: of the whole subscription), or only ``servers``, as env files: one
-    per resource group, each holding every server of it that the spec can express.
+    per resource group, each holding every server of it that the spec can express, with their databases unless
+    ``databases`` is False (one read less per server, and the file leaves databases alone).
 
     ``subscription`` defaults to the emulator's for ``cloud="local"`` and is required for Azure's clouds (``clients``,
     when given, says both). Bad input raises ImportInputError (a PgflexError) before any Azure call; so does a
@@ -86,7 +89,9 @@ def import_environment(
     policy = retry or RetryPolicy()
     moment = now or datetime.now(UTC)
     before = clients.counter.total
-    live = read_live_servers(clients, policy, resource_group=resource_group, names=servers, parallelism=parallelism)
+    live = read_live_servers(
+        clients, policy, resource_group=resource_group, names=servers, databases=databases, parallelism=parallelism
+    )
     skipped = {server.name: why for server in live if (why := unrepresentable(server)) is not None}
     environments = []
     for group, grouped in groupby(live, key=lambda server: server.resource_group):
@@ -141,8 +146,11 @@ def _environment(
     password_env: str,
     moment: datetime,
 ) -> ImportedEnvironment:
-    location = environment_location(servers)
-    drafts = [server_draft(s, password_env=password_env, location=location, today=moment.date()) for s in servers]
+    location, tenant = environment_location(servers), entra_tenant(servers)
+    drafts = [
+        server_draft(s, password_env=password_env, location=location, tenant=tenant, today=moment.date())
+        for s in servers
+    ]
     entries = [draft.entry for draft in drafts]
     defaults = factor_defaults(entries)
     document: dict[str, Any] = {
@@ -155,6 +163,8 @@ def _environment(
             "location": location,
         },
     }
+    if tenant is not None:
+        document["environment"]["tenant"] = tenant
     if defaults:
         document["defaults"] = defaults
     document["servers"] = entries
@@ -185,8 +195,11 @@ def _header(
         f"Imported by `pgflex import` on {stamp} from resource group {group},",
         f"subscription {clients.subscription} (cloud {clients.cloud}): {len(servers)} server(s).",
         "Parameters: those set on each server (source user-override); the others keep the service's defaults.",
-        f"Passwords are never imported: set {password_env} (or use keyVaultSecret) before apply or verify.",
     ]
+    if any(server.password_auth for server in servers):
+        lines.append(
+            f"Passwords are never imported: set {password_env} (or use keyVaultSecret) before apply or verify."
+        )
     lines += [f"Not imported: {entry}" for entry in left_out]
     return lines
 
