@@ -144,10 +144,27 @@ def check_ipv4_network(value: str) -> str:
     return value
 
 
+# The API's pattern for firewallRuleName (2025-08-01 openapi.json), also the schema's (a valid ECMA-262 regex).
+FIREWALL_RULE_NAME_PATTERN = r"^[a-zA-Z0-9][-_a-zA-Z0-9]{0,79}(?<!-)$"
+FIREWALL_RULE_NAME_RULE = "1 to 80 letters, digits, '-' or '_', starting with a letter or digit and not ending with '-'"
+
+
 def check_firewall_rule_name(value: str) -> str:
-    if not re.fullmatch(r"[-\w._]{1,128}", value):
-        raise ValueError(f"firewall rule name {value!r} must be 1 to 128 letters, digits, '-', '_' or '.' (Azure)")
-    return value
+    """Azure refuses any other name (400 InvalidParameterValue). The reason quotes no piece of the value: it
+    may come from a variable holding a secret, which the loader hides only whole."""
+    if re.fullmatch(FIREWALL_RULE_NAME_PATTERN, value):
+        return value
+    if len(value) > 80:
+        reason = "is longer than 80 characters"
+    elif "." in value:
+        reason = "contains '.'"
+    elif not re.fullmatch(r"[-_a-zA-Z0-9]+", value):
+        reason = "contains a character other than a letter, digit, '-' or '_'"
+    elif not value[0].isalnum():
+        reason = "does not start with a letter or digit"
+    else:
+        reason = "ends with '-'"
+    raise ValueError(f"firewall rule name {value!r} {reason}; Azure takes {FIREWALL_RULE_NAME_RULE}")
 
 
 def check_azure_network_name(value: str) -> str:

@@ -14,7 +14,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, field_v
 from pydantic.json_schema import SkipJsonSchema
 
 from pgflex.spec.base import SpecModel
-from pgflex.spec.checks import parse_ipv4
+from pgflex.spec.checks import FIREWALL_RULE_NAME_RULE, parse_ipv4
 from pgflex.spec.constants import DEFAULT_MIN_TLS, Cloud, PrincipalType
 from pgflex.spec.fields import (
     AdminLogin,
@@ -112,7 +112,7 @@ class FirewallRuleSpec(SpecModel):
 
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["cidr"]}, {"required": ["start", "end"]}]})
 
-    name: FirewallRuleName = Field(description="Rule name: 1-128 letters, digits, '-', '_' or '.'.")
+    name: FirewallRuleName = Field(description=f"Rule name: {FIREWALL_RULE_NAME_RULE} (Azure's rule).")
     cidr: Ipv4Cidr | None = Field(
         None, description="IPv4 block without host bits, e.g. 203.0.113.0/24 (a bare address means /32)."
     )

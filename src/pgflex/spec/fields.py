@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, PlainValidator, WithJsonSchema
 
 from pgflex.spec.checks import (
+    FIREWALL_RULE_NAME_PATTERN,
     ParameterValue,
     check_admin_login,
     check_azure_network_name,
@@ -84,7 +85,9 @@ KeyVaultSecretUri = Annotated[
 ]
 Ipv4Address = Annotated[str, AfterValidator(check_ipv4), WithJsonSchema({"type": "string", "format": "ipv4"})]
 Ipv4Cidr = Annotated[str, AfterValidator(check_ipv4_network), pattern(r"^\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?$")]
-FirewallRuleName = Annotated[str, AfterValidator(check_firewall_rule_name), pattern(r"^[-\w._]{1,128}$")]
+FirewallRuleName = Annotated[
+    str, AfterValidator(check_firewall_rule_name), pattern(FIREWALL_RULE_NAME_PATTERN, minLength=1, maxLength=80)
+]
 AzureNetworkName = Annotated[
     str, AfterValidator(check_azure_network_name), pattern(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 ]
