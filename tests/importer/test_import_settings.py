@@ -95,9 +95,9 @@ def estate(clients: Clients, resource_group: str) -> Estate:
 
     entra = server_body(password=PASSWORD)
     del entra["properties"]["administratorLogin"], entra["properties"]["administratorLoginPassword"]
-    entra["properties"].update(
-        availabilityZone="2", authConfig={"activeDirectoryAuth": "Enabled", "passwordAuth": "Disabled"}
-    )
+    # In another tenant than the other Entra server (the environment's): the file names it on this server.
+    entra_only = {"activeDirectoryAuth": "Enabled", "passwordAuth": "Disabled", "tenantId": OTHER_TENANT}
+    entra["properties"].update(availabilityZone="2", authConfig=entra_only)
     _create(clients, group, found.entra, entra)
     _administrator(clients, group, found.entra, OWNER)
     _database(clients, group, found.entra, "reports", "UTF8", "en_US.utf8")
@@ -129,9 +129,11 @@ def test_every_setting_is_imported_and_plans_to_no_change(
     text = env_file.read_text()
     assert PASSWORD not in text and PASSWORD not in result.output
     entries = _entries(text)
-    assert "administrator" not in entries[estate.entra]
-    assert "password" not in str(entries[estate.entra]).replace("'password': False", "")
-    assert entries[estate.entra]["authentication"] == {"password": False, "entra": {"administrators": [OWNER]}}
+    assert "administrator" not in entries[estate.entra] and "fromEnv" not in str(entries[estate.entra])
+    assert entries[estate.entra]["authentication"] == {
+        "password": False,
+        "entra": {"tenantId": OTHER_TENANT, "administrators": [OWNER]},  # the administrator is in the server's
+    }
     # What is Azure's default is not written: a plain server is its compute, storage, zone, administrator and access.
     assert set(entries[estate.plain]) == {"name", "sku", "storage", "availabilityZone", "administrator", "access"}
     assert entries[estate.plain]["storage"] == {"sizeGb": 32, "autoGrow": False}
@@ -177,15 +179,30 @@ def test_every_setting_is_imported_and_plans_to_no_change(
     assert not plan(env).has_changes
 
 
+def test_an_entra_only_server_alone_needs_no_password_anywhere(
+    emulator: EmulatorHandle, estate: Estate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PGFLEX_ADMIN_PASSWORD", raising=False)
+    env_file = tmp_path / "entra.yaml"
+    result = cli("import", "--server", estate.entra, "--output", str(env_file))
+    assert result.exit_code == 0, result.stderr
+    text = env_file.read_text()
+    assert "PGFLEX_ADMIN_PASSWORD" not in text and "fromEnv" not in text and "administrator:" not in text
+    assert "Passwords are never imported" not in text  # nothing here uses one
+    assert load_spec(env_file).server(estate.entra).authentication.login == "entra"
+    planned = cli("plan", str(env_file), "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output
+
+
 def test_without_databases_the_file_leaves_them_alone_for_one_read_less_per_server(
-    emulator: EmulatorHandle, estate: Estate, monkeypatch: pytest.MonkeyPatch
+    emulator: EmulatorHandle, estate: Estate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     emulator.reset_request_count()
     result = import_environment(resource_group=estate.group, databases=False)
     assert emulator.request_count("arm") == result.requests == 2 + 2 * 3 + 2
     (imported,) = result.environments
     assert "databases" not in imported.text and imported.issues() == ()
-    env_file = Path(emulator.state_dir) / f"{unique('nodb')}.yaml"
+    env_file = tmp_path / "nodb.yaml"
     env_file.write_text(imported.text)
     monkeypatch.setenv("PGFLEX_ADMIN_PASSWORD", PASSWORD)
     env = load_spec(env_file)
