@@ -109,8 +109,9 @@ def test_apply_converges_with_half_of_all_requests_throttled_and_writes_busy(
     emulator.new_record_lines()
     # Slower operations: several status polls each, so that some of them are throttled.
     # Busy at 0.5: an apply sends about 8 writes to servers past the throttle, so every run meets ServerBusy
-    # (0.5**8 < 0.4 % that none does; the order of requests across threads decides which draws they get).
-    emulator.tune(seed=7, rate_throttled=0.5, rate_server_busy=0.5, operation_seconds=0.3)
+    # (0.5**8 < 0.4 % that none does). Unseeded: with seed 7, one order of requests across threads that a loaded
+    # machine makes often gave those writes only draws above 0.5, every time it happened.
+    emulator.tune(seed=None, rate_throttled=0.5, rate_server_busy=0.5, operation_seconds=0.3)
     result = apply(env_file, retry=PATIENT)
     assert result.converged, result.failures
     lines = emulator.new_record_lines()
