@@ -146,9 +146,9 @@ def local_emulator() -> RunningEmulator:
     return daemon.start(settings)
 
 
-def _pooled_transport(counter: RequestCounter, verify: str | bool = True) -> MeteredTransport:
+def _pooled_transport(counter: RequestCounter, verify: str | bool = True, paced: bool = True) -> MeteredTransport:
     """One HTTP session for all clients, with room for as many connections as observe uses threads, paced by
-    the process's rate limits and counted by ``counter`` (pgflex.azure.wire).
+    the process's rate limits (unless ``paced`` is false) and counted by ``counter`` (pgflex.azure.wire).
 
     ``verify`` is the CA bundle: with a transport of its own, a client's connection_verify is not used.
     """
@@ -158,7 +158,8 @@ def _pooled_transport(counter: RequestCounter, verify: str | bool = True) -> Met
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
     session.mount("https://", adapter)
-    return MeteredTransport(RequestsTransport(session=session, session_owner=False, connection_verify=verify), counter)
+    transport = RequestsTransport(session=session, session_owner=False, connection_verify=verify)
+    return MeteredTransport(transport, counter, LIMITER if paced else None)
 
 
 def _prime_emulator_limits(emulator: RunningEmulator, admin: AdminClient) -> None:
@@ -182,8 +183,13 @@ def connect(
     *,
     polling_interval: float | None = None,
     credential: TokenCredential | None = None,
+    rate_limit: bool = True,
 ) -> AzureClients:
-    """Clients for one subscription of one cloud (``local`` = the embedded emulator)."""
+    """Clients for one subscription of one cloud (``local`` = the embedded emulator).
+
+    ``rate_limit=False`` sends each request at once instead of waiting for a token of Resource Manager's rate
+    limits (still counted): only to measure what the limiter saves (benchmarks/bench_fleet.py), since under load
+    Resource Manager then answers 429s, which pgflex retries after their Retry-After."""
     counter = RequestCounter()
     # One retry policy, pgflex's (pgflex.azure.retry), owns every retry: azure-core's own RetryPolicy would
     # otherwise retry 429 and 5xx up to 3 times (10 in all) inside each attempt, multiplying attempts, adding
@@ -207,7 +213,7 @@ def connect(
         base_url=base_url,
         credential_scopes=[f"{base_url}/.default"],
         polling_interval=interval,
-        transport=_pooled_transport(counter, verify),
+        transport=_pooled_transport(counter, verify, paced=rate_limit),
     )
     if cloud == "local":
         # The emulator accepts Resource Manager's usual audience.

@@ -46,14 +46,26 @@ class RequestCounter:
 
 
 class MeteredTransport(HttpTransport):  # type: ignore[type-arg]
-    """An HTTP transport that waits for a rate-limit token before each request, and counts it."""
+    """An HTTP transport that waits for a rate-limit token before each request, and counts it.
 
-    def __init__(self, inner: HttpTransport, counter: RequestCounter, limiter: RateLimiter = LIMITER) -> None:  # type: ignore[type-arg]
+    With ``limiter=None`` it only counts (``connect(rate_limit=False)``): requests leave at once."""
+
+    def __init__(
+        self,
+        inner: HttpTransport,  # type: ignore[type-arg]
+        counter: RequestCounter,
+        limiter: RateLimiter | None = LIMITER,
+    ) -> None:
         self._inner = inner
         self._counter = counter
         self._limiter = limiter
 
     def send(self, request: Any, **kwargs: Any) -> Any:
+        if self._limiter is None:
+            self._counter.sent(request.method, 0.0)
+            unpaced = self._inner.send(request, **kwargs)
+            self._counter.answered(unpaced.status_code)
+            return unpaced
         key = key_for(request.method, request.url, request.headers.get("Authorization"))
         bucket = self._limiter.bucket(key)
         ticket = bucket.acquire()
