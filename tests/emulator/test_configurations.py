@@ -45,12 +45,20 @@ def test_tls_parameters_have_azure_metadata(clients: Clients, resource_group: st
     assert get(resource_group, server, "ssl_ciphers").is_read_only is True
 
 
-def test_update_keeps_the_users_spelling(clients: Clients, resource_group: str, server: str) -> None:
+def test_values_come_back_in_the_services_spelling(clients: Clients, resource_group: str, server: str) -> None:
     updated = _set(clients, resource_group, server, "log_connections", "ON")
-    assert updated.value == "ON"  # type: ignore[attr-defined]
+    assert updated.value == "on"  # type: ignore[attr-defined]
     assert updated.source == "user-override"  # type: ignore[attr-defined]
-    fetched = clients.postgres.configurations.get(resource_group, server, "log_connections")
-    assert fetched.value == "ON"
+    assert clients.postgres.configurations.get(resource_group, server, "log_connections").value == "on"
+    assert _set(clients, resource_group, server, "ssl_min_protocol_version", "tlsv1.3").value == "TLSv1.3"  # type: ignore[attr-defined]
+    assert _set(clients, resource_group, server, "azure.extensions", "SSLINFO,PG_TRGM").value == "sslinfo,pg_trgm"  # type: ignore[attr-defined]
+    assert _set(clients, resource_group, server, "work_mem", "8192").value == "8192"  # type: ignore[attr-defined]
+
+
+def test_names_are_matched_ignoring_case(clients: Clients, resource_group: str, server: str) -> None:
+    assert clients.postgres.configurations.get(resource_group, server, "datestyle").name == "DateStyle"
+    updated = _set(clients, resource_group, server, "datestyle", "ISO, DMY")
+    assert (updated.name, updated.value) == ("DateStyle", "ISO, DMY")  # type: ignore[attr-defined]
 
 
 def test_put_variant_updates_too(clients: Clients, resource_group: str, server: str) -> None:
@@ -96,7 +104,7 @@ def test_values_azure_refuses_are_refused(
 
 def test_allow_listed_set_values_are_accepted_in_any_case(clients: Clients, resource_group: str, server: str) -> None:
     result = _set(clients, resource_group, server, "azure.extensions", "SSLINFO,pg_trgm")
-    assert result.value == "SSLINFO,pg_trgm"  # type: ignore[attr-defined]
+    assert result.value == "sslinfo,pg_trgm"  # type: ignore[attr-defined]
 
 
 def test_unknown_parameter_does_not_exist(clients: Clients, resource_group: str, server: str) -> None:

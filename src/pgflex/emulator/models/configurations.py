@@ -79,6 +79,7 @@ class Configurations:
             raise InvalidRequest(f"properties.value of configuration '{definition.name}' must be a string.")
         else:
             definition.validate(value)
+            value = definition.as_stored(value)
         self._check_tls_range(record, definition.name, value)
         override_id = child_id(record.id, "configurations", definition.name)
         previous = self._ctx.store.get(override_id)

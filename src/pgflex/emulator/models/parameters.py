@@ -134,6 +134,17 @@ class ParameterDefinition:
             metadata["documentationLink"] = profile.link(link)
         return metadata
 
+    def as_stored(self, value: str) -> str:
+        """A valid value as the service reports it back: PostgreSQL's spelling of booleans (``ON`` is ``on``),
+        the catalogue's spelling of enumeration and set members (``tlsv1.3`` is ``TLSv1.3``); others as sent."""
+        if self.data_type == "Boolean":
+            return normalise("Boolean", value)
+        if self.data_type in ("Enumeration", "Set"):
+            spelling = {v.strip().lower(): v.strip() for v in self.allowed_values.split(",")}
+            items = [v.strip() for v in value.split(",") if v.strip()] if self.data_type == "Set" else [value]
+            return ",".join(spelling.get(item.lower(), item) for item in items)
+        return value
+
     def validate(self, value: str) -> None:
         """Refuse values Azure refuses: outside allowedValues, wrong type or out of range."""
         if not _is_allowed(self.data_type, self.allowed_values, value):
@@ -145,11 +156,12 @@ class ParameterDefinition:
 
 class Catalogue:
     def __init__(self, definitions: list[ParameterDefinition]) -> None:
-        self._by_name = {d.name: d for d in definitions}
-        self.names = sorted(self._by_name)
+        # Resource Manager's resource names are case-insensitive: `datestyle` addresses DateStyle.
+        self._by_name = {d.name.lower(): d for d in definitions}
+        self.names = sorted(d.name for d in definitions)
 
     def get(self, name: str) -> ParameterDefinition | None:
-        return self._by_name.get(name)
+        return self._by_name.get(name.lower())
 
     def __len__(self) -> int:
         return len(self._by_name)
