@@ -322,3 +322,10 @@ def test_apply_and_destroy_documents_without_verification(
     assert_documented("destroy", destroyed)
     assert (code, destroyed["exitCode"]) == (0, 0)
     assert {f"server {names['public']}", f"server {names['private']}"} <= set(destroyed["deleted"])
+
+
+def test_schema_help_names_every_output() -> None:
+    result = CliRunner().invoke(app, ["schema", "--help"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert all(re.search(rf"\b{name}\b", text) for name in OUTPUTS), text

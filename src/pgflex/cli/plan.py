@@ -122,7 +122,8 @@ def schema(
         "--output",
         "-o",
         metavar="DOCUMENT",
-        help="Print the JSON Schema of a JSON output instead: plan, verify, sessions, apply, destroy or drift.",
+        help="Print the JSON Schema of a JSON output instead: "
+        "plan, verify, sessions, apply, destroy, drift, exceptions or audit.",
     ),
 ) -> None:
     """Print the JSON Schema of env.yaml (editors use it to validate and complete), or of an output."""
