@@ -67,12 +67,11 @@ def audit(
         from pgflex.render.sarif import sarif_text
 
         write_atomically(sarif, sarif_text(report))
-    if display.json:
-        display.document(report.to_dict())
-    elif display.interactive:
-        audit_view.render_audit(report, display.console)
-    else:
-        display.lines(audit_view.audit_lines(report))
-    display.pipeline.annotate(audit_view.audit_annotations(report))
-    display.pipeline.summarize(audit_view.audit_summary_markdown(report))
+    display.report(
+        report.to_dict(),
+        table=lambda console: audit_view.render_audit(report, console),
+        lines=lambda: audit_view.audit_lines(report),
+        annotations=audit_view.audit_annotations(report),
+        summary=audit_view.audit_summary_markdown(report),
+    )
     raise typer.Exit(report.exit_code)

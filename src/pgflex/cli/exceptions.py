@@ -24,12 +24,11 @@ def exceptions(spec: Path = SpecArgument, output: Output = OutputOption) -> None
     display = Display(output)
     with reported_errors(json_output=display.json):
         report = load_exceptions_report(spec)
-    if display.json:
-        display.document(report.to_dict())
-    elif display.interactive:
-        exceptions_view.render_exceptions(report, display.console)
-    else:
-        display.lines(exceptions_view.exception_lines(report))
-    display.pipeline.annotate(exceptions_view.exception_annotations(report))
-    display.pipeline.summarize(exceptions_view.exceptions_summary_markdown(report))
+    display.report(
+        report.to_dict(),
+        table=lambda console: exceptions_view.render_exceptions(report, console),
+        lines=lambda: exceptions_view.exception_lines(report),
+        annotations=exceptions_view.exception_annotations(report),
+        summary=exceptions_view.exceptions_summary_markdown(report),
+    )
     raise typer.Exit(report.exit_code)

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from contextlib import AbstractContextManager
 
     from rich.console import Console
 
     from pgflex.engine.apply import Progress
     from pgflex.engine.plan import Plan
-    from pgflex.render.ci import Pipeline
+    from pgflex.render.ci import Annotation, Pipeline
     from pgflex.verify.checks import SessionsReport, VerifyReport
 
 
@@ -91,6 +92,25 @@ class Display:
     # ----------------------------------------------------------------------------------------------
     # Results
     # ----------------------------------------------------------------------------------------------
+
+    def report(
+        self,
+        document: dict[str, Any],
+        *,
+        table: Callable[[Console], None],
+        lines: Callable[[], list[str]],
+        annotations: Iterable[Annotation],
+        summary: str,
+    ) -> None:
+        """A report as its JSON document, a table or log lines; told to the pipeline either way."""
+        if self.json:
+            self.document(document)
+        elif self.interactive:
+            table(self.console)
+        else:
+            self.lines(lines())
+        self.pipeline.annotate(annotations)
+        self.pipeline.summarize(summary)
 
     def plan(self, plan: Plan, *, drift: bool = False, document: bool = True) -> None:
         """The plan as a JSON document, a table or lines; told to the pipeline either way.
