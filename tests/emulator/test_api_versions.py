@@ -24,7 +24,7 @@ from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
 from pgflex.emulator.models.capabilities import LOCATIONS
 from pgflex.emulator.settings import DEFAULT_SUBSCRIPTION
 from support.emulator import Clients, EmulatorHandle, server_body, unique
-from support.tokens import ARM, minted
+from support.rawarm import arm_session, call
 
 SUB = f"/subscriptions/{DEFAULT_SUBSCRIPTION}"
 PG = SUB + "/providers/Microsoft.DBforPostgreSQL"
@@ -67,17 +67,7 @@ def sdk_versions(module: str) -> set[str]:
 @pytest.fixture
 def arm(emulator: EmulatorHandle) -> requests.Session:
     """Raw HTTPS to the emulator with a Resource Manager token, as curl or a script would call it."""
-    assert emulator.running is not None
-    session = requests.Session()
-    session.verify = str(emulator.running.ca_root)
-    session.headers["Authorization"] = f"Bearer {minted(emulator, ARM)}"
-    return session
-
-
-def call(
-    session: requests.Session, handle: EmulatorHandle, method: str, path: str, version: str, **kwargs: Any
-) -> requests.Response:
-    return session.request(method, f"{handle.base_url}{path}", params={"api-version": version}, timeout=30, **kwargs)
+    return arm_session(emulator)
 
 
 def no_provider(
