@@ -135,12 +135,15 @@ def first_administrator(properties: dict[str, Any], auth: dict[str, str]) -> tup
     login = properties.get("administratorLogin")
     password = properties.get("administratorLoginPassword")
     if auth["passwordAuth"] == "Disabled":
-        if login not in (None, "") or password not in (None, ""):
+        if password not in (None, ""):
             # Assumed (Terraform azurerm refuses it before calling): a password nobody may use is refused.
             raise InvalidParameterValue(
-                "administratorLogin and administratorLoginPassword cannot be set when a server is created with "
-                "password authentication off (passwordAuth: Disabled)."
+                "administratorLoginPassword cannot be set when a server is created with password authentication "
+                "off (passwordAuth: Disabled)."
             )
+        # A login alone is ignored: az sends a generated one with --password-auth Disabled, as in its documented
+        # Entra-only example, and the API sets the login "the first time that you enable password based
+        # authentication" (administrator_change).
         return None, None
     login = check_login(login)
     return login, check_password(password, login)

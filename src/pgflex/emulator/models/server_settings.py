@@ -56,9 +56,12 @@ def _switch(value: Any, field: str, allowed: tuple[str, ...] = SWITCH) -> str:
 
 
 def _integer(value: Any, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    """A whole number, also written as a JSON string of digits: az sends its maintenance window's hour and minute
+    so ("23" for --maintenance-window Sun:23:30), and the service reads them as numbers."""
+    number = int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else value
+    if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
         raise InvalidParameterValue.of(field, f"It must be a whole number from {low} to {high}, not {value!r}.")
-    return value
+    return number
 
 
 def _given(requested: dict[str, Any], key: str, default: Any) -> Any:
