@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Drive the emulator with the Azure CLI (az), registered as a custom cloud.
 # Checked with azure-cli 2.91.0 (scripts/az-setup installs it into .venv-az; tests/playbooks/test_az_playbook.py
-# runs this file in CI): flexible-server create/update (tags, storage, Microsoft Entra authentication)/show/list,
-# parameter set/show, firewall-rule create/list, db create/list/show/delete, microsoft-entra-admin
-# create/list/show/delete, server-logs list, replica list and backup list. Not here: `upgrade` (the emulator does not
-# emulate a major-version upgrade and refuses it).
+# runs this file in CI): flexible-server create (also Microsoft Entra only)/update (tags, storage, maintenance window,
+# Microsoft Entra authentication)/show/list, parameter set/show, firewall-rule create/list, db create/list/show/delete,
+# microsoft-entra-admin create/list/show/delete, server-logs list, replica list and backup list. Not here: `upgrade`
+# (the emulator does not emulate a major-version upgrade and refuses it).
 #
 # Needs: a running emulator (pgflex emulator start) and az on PATH (or in .venv-az/bin).
 # Uses a separate AZURE_CONFIG_DIR so your real az login is left alone.
-# AZ_DEMO_GROUP and AZ_DEMO_SERVER name the resource group and server (default rg-az-demo, az-demo-pg).
+# AZ_DEMO_GROUP and AZ_DEMO_SERVER name the resource group and server (default rg-az-demo, az-demo-pg); a second
+# server, Microsoft Entra only, is named after the first with -entra.
 set -euo pipefail
 PATH="$PATH:$(dirname "$0")/../.venv-az/bin"
 eval "$(pgflex emulator env)"
@@ -41,6 +42,7 @@ az postgres flexible-server parameter show "${ON_SERVER[@]}" -n ssl_min_protocol
 # update: each reads the server's capabilities first, then PATCHes.
 az postgres flexible-server update -g "$GROUP" -n "$SERVER" --tags team=data env=ci -o none
 az postgres flexible-server update -g "$GROUP" -n "$SERVER" --storage-size 64 -o none
+az postgres flexible-server update -g "$GROUP" -n "$SERVER" --maintenance-window Sun:23:30 -o none
 az postgres flexible-server update -g "$GROUP" -n "$SERVER" --microsoft-entra-auth Enabled -o none
 
 # Databases: real PostgreSQL databases on the emulated server.
@@ -64,6 +66,14 @@ az postgres flexible-server server-logs list "${ON_SERVER[@]}" -o table
 az postgres flexible-server replica list -g "$GROUP" -n "$SERVER" -o table
 az postgres flexible-server backup list "${ON_SERVER[@]}" -o table
 
-az postgres flexible-server show -g "$GROUP" -n "$SERVER" -o table \
-  --query "{name:name, tags:join(',', sort([tags.team, tags.env])), storageGb:storage.storageSizeGb, entra:authConfig.activeDirectoryAuth}"
+# A server for Microsoft Entra logins only, created with its administrator (no password anywhere).
+az postgres flexible-server create -g "$GROUP" -n "$SERVER-entra" -l westeurope \
+  --tier Burstable --sku-name Standard_B1ms --storage-size 32 --version 16 --public-access None \
+  --microsoft-entra-auth Enabled --password-auth Disabled \
+  --admin-object-id "$DBA" --admin-display-name dba@contoso.com --admin-type User --yes -o none
+az postgres flexible-server microsoft-entra-admin list -g "$GROUP" -s "$SERVER-entra" -o table
+
+az postgres flexible-server show -g "$GROUP" -n "$SERVER" -o table --query "{name:name, team:tags.team, env:tags.env, \
+storageGb:storage.storageSizeGb, maintenanceDay:maintenanceWindow.dayOfWeek, hour:maintenanceWindow.startHour, \
+minute:maintenanceWindow.startMinute, entra:authConfig.activeDirectoryAuth}"
 az postgres flexible-server list -o table

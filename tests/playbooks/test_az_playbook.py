@@ -112,17 +112,18 @@ def test_the_az_playbook_runs_green_and_its_changes_are_there(az_run: AzRun, cli
     assert not [row for row in rows if "scratch" in row]  # created, then deleted before the list
     assert ["ci-deployer", "ServicePrincipal"] in rows  # microsoft-entra-admin show
     tenant = clients.subscriptions.subscriptions.get(clients.subscription_id).tenant_id
-    assert ["dba@contoso.com", DBA, "dba@contoso.com", "User", group, tenant] in rows  # microsoft-entra-admin list
+    # microsoft-entra-admin list, of the first server and of the Entra-only one
+    assert rows.count(["dba@contoso.com", DBA, "dba@contoso.com", "User", group, tenant]) == 2
     assert not [row for row in rows if DEPLOYER in row]  # deleted before the list
     (log_row,) = [row for row in rows if "postgresql.log" in row]  # server-logs list: the real PostgreSQL's log
     assert log_row[-1] == (az_run.handle.state_dir / "dataplane/servers" / server / "log/postgresql.log").as_uri()
     assert [row[-1] for row in rows if row[0] == "Full" and row[-2] == group] == ["Automatic"]  # backup list
-    assert [server, "ci,data", "64", "Enabled"] in rows  # the show after the updates
+    assert [server, "data", "ci", "64", "0", "23", "30", "Enabled"] in rows  # the show after the updates
 
     # What az sent: each update read the server's capabilities first; nothing it asked for was refused.
     assert {e["query"].get("api-version") for e in exchanges if PROVIDER in e["path"]} == {"2026-04-01-preview"}
     capability_reads = [e for e in exchanges if e["path"].endswith(f"/flexibleServers/{server}/capabilities")]
-    assert len(capability_reads) == 3 and all(e["status"] == 200 for e in capability_reads)
+    assert len(capability_reads) == 4 and all(e["status"] == 200 for e in capability_reads)
     assert [(e["method"], e["path"], e["status"]) for e in exchanges if e["status"] >= 400] == []
 
     # Read back independently: the server through the SDK, the database in its real PostgreSQL.
@@ -130,6 +131,13 @@ def test_the_az_playbook_runs_green_and_its_changes_are_there(az_run: AzRun, cli
     assert shown.tags == {"team": "data", "env": "ci"}
     assert shown.storage is not None and shown.storage.storage_size_gb == 64
     assert shown.auth_config is not None and shown.auth_config.active_directory_auth == "Enabled"
+    assert shown.maintenance_window is not None
+    assert shown.maintenance_window.as_dict() == {
+        "customWindow": "Enabled",
+        "dayOfWeek": 0,
+        "startHour": 23,
+        "startMinute": 30,
+    }
     assert [a.object_id for a in clients.postgres.administrators_microsoft_entra.list_by_server(group, server)] == [DBA]
     databases = {d.name for d in clients.postgres.databases.list_by_server(group, server)}
     assert databases == {"azure_maintenance", "azure_sys", "postgres", "appdb"}
@@ -138,6 +146,14 @@ def test_the_az_playbook_runs_green_and_its_changes_are_there(az_run: AzRun, cli
         present = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
     assert "appdb" in present and "scratch" not in present
     assert list(clients.postgres.replicas.list_by_server(group, server)) == []
+    # The Entra-only server: no password administrator, its Entra administrator the one az named.
+    entra_only = clients.postgres.servers.get(group, f"{server}-entra")
+    assert entra_only.auth_config is not None
+    assert (entra_only.auth_config.password_auth, entra_only.administrator_login) == ("Disabled", None)
+    entra_admins = clients.postgres.administrators_microsoft_entra.list_by_server(group, f"{server}-entra")
+    assert [(a.object_id, a.principal_name, a.principal_type) for a in entra_admins] == [
+        (DBA, "dba@contoso.com", "User")
+    ]
 
     # A database that is not there: Resource Manager's contract answers its DELETE 204 No Content, so az, as
     # against Azure, exits 0 and says nothing; its show is az's not-found exit (3) with the service's code.
