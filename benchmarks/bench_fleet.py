@@ -223,7 +223,7 @@ def bench_plan_unpaced(handle: EmulatorHandle, env: Environment, servers: int, p
 
 
 def bench_reads(handle: EmulatorHandle, folder: Path) -> None:
-    print("\n== d) reads per server for observe, reads per write for apply (throttling off)", flush=True)
+    print("\n== d) reads per server for observe (bench_plan), reads per write for apply (bench_apply), no throttling")
     bench_plan.bench_calls_per_server(handle, folder, latency_ms=30.0)
     print()
     bench_apply.compare_with_az_loop(handle, folder, servers=10)
