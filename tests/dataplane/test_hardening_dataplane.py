@@ -48,6 +48,14 @@ def postgres_processes(server: Server) -> list[int]:
     return [postmaster, *children]
 
 
+def _environment(pid: int) -> bytes | None:
+    """A process's environment; None when it has already exited (a backend serving a short connection)."""
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes()
+    except (ProcessLookupError, FileNotFoundError):
+        return None
+
+
 def test_postgresql_gets_only_the_variables_it_needs(
     dataplane: DataPlane, ca: CertificateAuthority, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -56,7 +64,7 @@ def test_postgresql_gets_only_the_variables_it_needs(
     server = provision(dataplane, ca, new_server_name())  # initdb is skipped (a template), pg_ctl runs now
     try:
         processes = postgres_processes(server)
-        environments = {pid: Path(f"/proc/{pid}/environ").read_bytes() for pid in processes}
+        environments = {pid: environment for pid in processes if (environment := _environment(pid)) is not None}
         postmaster = environments[processes[0]].split(b"\0")
         assert b"LC_ALL=C.UTF-8" in postmaster and any(line.startswith(b"PATH=") for line in postmaster)
         for pid, environment in environments.items():
