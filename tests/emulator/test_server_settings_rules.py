@@ -298,3 +298,13 @@ def test_password_authentication_off_hides_the_login_and_on_shows_it_again(
     assert servers.begin_update(resource_group, server_name, {"properties": both}).result().administrator_login == (
         "pgadmin"
     )
+
+
+def test_enabling_high_availability_on_an_existing_server_may_name_the_standby_zone(
+    clients: Clients, emulator: EmulatorHandle, resource_group: str, server_name: str
+) -> None:
+    servers = clients.postgres.servers
+    _create(clients, resource_group, server_name, availabilityZone="1")
+    enable = {"highAvailability": {"mode": "ZoneRedundant", "standbyAvailabilityZone": "3"}}
+    ha = servers.begin_update(resource_group, server_name, {"properties": enable}).result().high_availability
+    assert (ha.mode, ha.standby_availability_zone) == ("ZoneRedundant", "3")

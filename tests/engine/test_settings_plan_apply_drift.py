@@ -340,15 +340,24 @@ def test_creation_only_changes_are_plan_errors_and_nothing_is_written(
     assert emulator.request_count("arm.writes") == 0 and emulator.request_count("arm.deletes") == 0
 
 
-def test_enabling_ha_on_an_existing_server_cannot_choose_its_standby_zone(
+def test_enabling_ha_on_an_existing_server_names_its_standby_zone(
     emulator: EmulatorHandle, clients: Clients, tmp_path: Path, names: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PGFLEX_ADMIN_PASSWORD", PASSWORD)
     group, name = names["group"], names["full"]
+    servers = clients.postgres.servers
     env_file = write(
         tmp_path / "env.yaml", _document(group, public_server(name, {}, sku=GENERAL_PURPOSE, availabilityZone=2))
     )
     assert apply(env_file, retry=FAST_RETRY).converged
+    zone_redundant = {"mode": "ZoneRedundant", "standbyAvailabilityZone": 3}
+    spec = public_server(name, {}, sku=GENERAL_PURPOSE, availabilityZone=2, highAvailability=zone_redundant)
+    _rewrite(env_file, group, spec)
+    enabled = apply(env_file, retry=FAST_RETRY)
+    assert enabled.converged and enabled.writes == 1  # one PATCH enables it with the zone named
+    ha = servers.get(group, name).high_availability
+    assert (ha.mode, ha.standby_availability_zone) == ("ZoneRedundant", "3")
+    # Once enabled the standby stays where it is: another zone is a plan error, and nothing is written.
     _rewrite(
         env_file,
         group,
@@ -357,18 +366,22 @@ def test_enabling_ha_on_an_existing_server_cannot_choose_its_standby_zone(
             {},
             sku=GENERAL_PURPOSE,
             availabilityZone=2,
-            highAvailability={"mode": "ZoneRedundant", "standbyAvailabilityZone": 3},
+            highAvailability={"mode": "ZoneRedundant", "standbyAvailabilityZone": 1},
         ),
     )
-    [error] = plan(env_file).errors
-    assert "servers[0].highAvailability.standbyAvailabilityZone: Azure picks the standby's zone" in error
-    # Without the standby zone, the plan enables it; then SameZone is reached through Disabled.
-    _rewrite(env_file, group, public_server(name, {}, sku=GENERAL_PURPOSE, highAvailability={"mode": "ZoneRedundant"}))
-    assert apply(env_file, retry=FAST_RETRY).converged
-    _rewrite(env_file, group, public_server(name, {}, sku=GENERAL_PURPOSE, highAvailability={"mode": "SameZone"}))
     emulator.reset_request_count()
+    [error] = plan(env_file).errors
+    assert "servers[0].highAvailability.standbyAvailabilityZone" in error and "cannot change" in error
+    # Turned off out of band, the spec that named the zone enables it there again.
+    servers.begin_update(group, name, {"properties": {"highAvailability": {"mode": "Disabled"}}}).result()
+    _rewrite(env_file, group, spec)
     assert apply(env_file, retry=FAST_RETRY).converged
-    ha = clients.postgres.servers.get(group, name).high_availability
+    ha = servers.get(group, name).high_availability
+    assert (ha.mode, ha.standby_availability_zone) == ("ZoneRedundant", "3")
+    # SameZone is reached through Disabled, the standby in the server's zone.
+    _rewrite(env_file, group, public_server(name, {}, sku=GENERAL_PURPOSE, highAvailability={"mode": "SameZone"}))
+    assert apply(env_file, retry=FAST_RETRY).converged
+    ha = servers.get(group, name).high_availability
     assert (ha.mode, ha.standby_availability_zone) == ("SameZone", "2")
 
 

@@ -70,8 +70,9 @@ def server_update_body(
         elif field.startswith("storage"):
             properties["storage"] = server.storage.azure_properties()
         elif field == "highAvailability":
-            # Never the standby's zone: Azure picks it when high availability is enabled on an existing server.
-            properties["highAvailability"] = {"mode": server.high_availability.mode}
+            # A mode change enables (or disables) high availability: apply disables it first when the mode
+            # switches, so the standby's zone, if named, is only ever sent as the standby is created.
+            properties["highAvailability"] = server.high_availability.azure_properties()
         elif field == "publicNetworkAccess":
             properties["network"] = {"publicNetworkAccess": after}
         elif field.startswith("backup"):

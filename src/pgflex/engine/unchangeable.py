@@ -3,9 +3,9 @@
 Azure takes some settings only when a server (or a database) is created: `Server.creation_only_settings()`
 (geo-redundant backup, the availability zone, the administrator login) and `Database.creation_only` (charset,
 collation). A live value that differs from the spec's is worded by `creation_only_error` and stops the plan:
-apply writes nothing. The standby's zone is Azure's to pick once the server exists: the API takes it when a
-server is created, and enabling high availability later picks it (Terraform azurerm: "doesn't support to
-update standby_availability_zone"), so a standby zone the spec names and the server cannot get is an error too.
+apply writes nothing. The standby's zone is taken as the standby is created (with the server, or by the PATCH
+that enables high availability) and stays while it is enabled (Terraform azurerm: "doesn't support to update
+standby_availability_zone"), so an enabled standby in another zone than the spec's is an error too.
 Pre-flight (engine/preflight.py) calls `unchangeable_issues`; diff makes no change of these settings.
 """
 
@@ -55,27 +55,14 @@ def _server_issues(server: Server, properties: dict[str, Any], locator: SpecLoca
 
 
 def _standby_issue(server: Server, properties: dict[str, Any]) -> str | None:
-    """The standby zone the spec names, when the server has another or Azure would pick another."""
+    """The standby zone the spec names, when an enabled standby is in another (enabling it names the zone)."""
     wanted = server.high_availability.standby_availability_zone
     mode = server.high_availability.mode
-    if wanted is None or mode == "Disabled":
-        return None
     live_mode = str(properties.get("highAvailability") or "Disabled")
     live = properties.get("standbyAvailabilityZone")
-    if live_mode.lower() == mode.lower():
-        if live is None or live == wanted:
-            return None
-        return creation_only_error("highAvailability.standbyAvailabilityZone", live, wanted)
-    # Enabling high availability on an existing server: Azure picks the standby's zone. Only a same-zone
-    # standby's is known beforehand (the server's own zone).
-    picked = properties.get("availabilityZone") if mode == "SameZone" else None
-    if picked == wanted:
+    if wanted is None or live is None or live == wanted or live_mode.lower() != mode.lower():
         return None
-    return (
-        f"Azure picks the standby's zone when high availability is enabled on an existing server, and the spec "
-        f"says {wanted}: remove standbyAvailabilityZone to enable high availability (then write the zone Azure "
-        "picked), or create a new server"
-    )
+    return creation_only_error("highAvailability.standbyAvailabilityZone", live, wanted)
 
 
 def _database_issues(server: Server, observed: ObservedServer, locator: SpecLocator) -> list[SpecIssue]:

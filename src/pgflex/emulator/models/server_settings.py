@@ -189,8 +189,10 @@ def high_availability(
     if mode == "Disabled":
         return {"mode": "Disabled", "state": "NotEnabled"}
     if current is not None:
-        if standby is not None and standby != current.get("standbyAvailabilityZone"):
-            # Terraform azurerm: "service team confirmed it doesn't support to update standby_availability_zone".
+        # Enabling high availability on an existing server may name the standby's zone (the PATCH model marks
+        # it updatable; az's `update --standby-zone`); once enabled, the zone stays (Terraform azurerm: "service
+        # team confirmed it doesn't support to update standby_availability_zone").
+        if was != "Disabled" and standby is not None and standby != current.get("standbyAvailabilityZone"):
             raise _creation_only(
                 "The standby's availability zone",
                 current.get("standbyAvailabilityZone", ""),
