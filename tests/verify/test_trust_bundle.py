@@ -213,3 +213,30 @@ def test_each_driver_spells_verify_full_and_the_bundle_its_own_way() -> None:
     # Drivers without hostaddr are told how the FQDN must resolve; nobody is given a password.
     assert any("/etc/hosts line '127.0.0.1 pg-a.postgres.database.azure.com'" in n for n in strings["jdbc"].notes)
     assert all(any("no password" in note for note in found.notes) for found in strings.values())
+
+
+def test_an_entra_only_server_connects_as_its_first_entra_administrator_with_a_token(tmp_path: Path) -> None:
+    spec = tmp_path / "entra.yaml"
+    spec.write_text(
+        (ROOT / "infra/public.yaml")
+        .read_text()
+        .replace(
+            """    administrator:
+      login: pgadmin
+      password: {fromEnv: PGFLEX_ADMIN_PASSWORD}
+    authentication: {password: true, entra: false}
+""",
+            """    authentication:
+      password: false
+      entra:
+        tenantId: 00000000-0000-0000-0000-0000000000aa
+        administrators:
+          - {objectId: 00000000-0000-0000-0000-0000000000bb, principalName: app-deployer, principalType: User}
+""",
+        )
+    )
+    done = pgflex(tmp_path, "connection-string", str(spec), "pgflex-dev-public")
+    assert done.returncode == 0, done.stderr
+    assert " user=app-deployer " in done.stdout
+    assert "Microsoft Entra access token for https://ossrdbms-aad.database.windows.net" in done.stderr
+    assert "PGPASSWORD" in done.stderr and ".pgpass" not in done.stderr

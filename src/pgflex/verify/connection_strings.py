@@ -16,6 +16,7 @@ from pgflex.emulator.client import RunningEmulator
 from pgflex.spec import Environment, PrivateAccess, Server
 
 from .locate import POSTGRES_PORT, Locator, VerifyError
+from .login import OSSRDBMS_RESOURCE
 
 DRIVERS = ("libpq", "psql", "psycopg", "jdbc", "npgsql", "node")
 LIBPQ_BASED = ("libpq", "psql", "psycopg")
@@ -34,6 +35,7 @@ class ClientTarget:
     address: str | None = None  # cloud: local: where the emulator serves the FQDN, which no DNS resolves
     namespace: str | None = None  # cloud: local, private server: the network namespace standing for its network
     private_zone: str | None = None  # Azure, private server: the private DNS zone its FQDN resolves through
+    entra: bool = False  # the password is a Microsoft Entra access token (password authentication is off)
 
 
 @dataclass(frozen=True)
@@ -53,20 +55,32 @@ def client_target(
 ) -> ClientTarget:
     """The target for ``server_name``; VerifyError (one line) for an unknown server or one not running."""
     server = _server(env, server_name)
-    login = user or (server.administrator.login if server.administrator else None)
+    entra = server.authentication.login == "entra"
+    login = user or _default_login(server)
     if not login:
         raise VerifyError(f"server {server.name} has no administrator login in {env.source}; give one with --user")
     locator = Locator(env, emulator, {})
     zone = server.access.private_dns_zone.zone_name if isinstance(server.access, PrivateAccess) else None
     if emulator is None:
-        return ClientTarget(locator.fqdn(server), POSTGRES_PORT, database, login, bundle, private_zone=zone)
+        return ClientTarget(
+            locator.fqdn(server), POSTGRES_PORT, database, login, bundle, private_zone=zone, entra=entra
+        )
     try:
         endpoint = locator.endpoint(server)
     except OSError as failure:
         raise VerifyError(str(failure)) from None
     return ClientTarget(
-        endpoint.fqdn, endpoint.port, database, login, bundle, endpoint.address, endpoint.namespace, zone
+        endpoint.fqdn, endpoint.port, database, login, bundle, endpoint.address, endpoint.namespace, zone, entra
     )
+
+
+def _default_login(server: Server) -> str | None:
+    """The administrator's login; with password authentication off, the first Microsoft Entra administrator's
+    role (verify's rule when the identity is none of them)."""
+    if server.authentication.login == "entra":
+        administrators = server.authentication.entra_administrators or ()
+        return administrators[0].principal_name if administrators else None
+    return server.administrator.login if server.administrator else None
 
 
 def _server(env: Environment, name: str) -> Server:
@@ -178,7 +192,7 @@ def node_snippet(target: ClientTarget) -> str:
 
 
 def _notes(target: ClientTarget, driver: str) -> list[str]:
-    notes = [_password_note(driver)]
+    notes = [_token_note(driver) if target.entra else _password_note(driver)]
     if target.address and driver in ("jdbc", "npgsql"):
         notes.append(
             f"{driver} has no hostaddr: make {target.fqdn} resolve to {target.address} where the client runs "
@@ -203,6 +217,15 @@ def _notes(target: ClientTarget, driver: str) -> list[str]:
             "the virtual networks linked to that zone; run the client there"
         )
     return notes
+
+
+def _token_note(driver: str) -> str:
+    where = "PGPASSWORD" if driver in LIBPQ_BASED else "the password"
+    return (
+        f"password authentication is off: give a Microsoft Entra access token for {OSSRDBMS_RESOURCE} as {where} "
+        "(`az account get-access-token --resource-type oss-rdbms --query accessToken -o tsv`); it lasts about an "
+        "hour, so take a new one for each connection pool, never store it"
+    )
 
 
 def _password_note(driver: str) -> str:
