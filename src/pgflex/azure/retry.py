@@ -1,7 +1,7 @@
 """Which Azure failures are worth retrying, and how long to wait: one small policy object.
 
-Transient: the service's busy codes (ServerBusy, ServerIsBusy, ServerIsNotReady), 429 (after its
-Retry-After), 5xx, dropped connections and long-running operations that ended with an internal
+Transient: the service's busy codes (BUSY_CODES: ServerBusy, ServerIsNotReady, an Entra administrator write
+on a busy server...), 429 (after its Retry-After), 5xx, dropped connections and long-running operations that ended with an internal
 error. Anything else fails at once with a message naming the server and the operation.
 
 This policy owns every retry of every Resource Manager request pgflex sends, reads and writes alike:
@@ -38,7 +38,15 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 OnRetry = Callable[[BaseException, float], None]
 
-BUSY_CODES = {"ServerBusy", "ServerIsBusy", "ServerIsNotReady", "OperationInProgress", "AnotherOperationInProgress"}
+BUSY_CODES = {
+    "ServerBusy",
+    "ServerIsBusy",
+    "ServerIsNotReady",
+    "OperationInProgress",
+    "AnotherOperationInProgress",
+    # A Microsoft Entra administrator write while the server runs another operation.
+    "AadAuthOperationCannotBePerformedWhenServerIsNotAccessible",
+}
 TRANSIENT_OPERATION_CODES = {"InternalServerError", "ServiceUnavailable", "Timeout", "TooManyRequests"}
 
 
