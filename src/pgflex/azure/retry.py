@@ -1,8 +1,8 @@
 """Which Azure failures are worth retrying, and how long to wait: one small policy object.
 
 Transient: the service's busy codes (BUSY_CODES: ServerBusy, ServerIsNotReady, an Entra administrator write
-on a busy server...), 429 (after its Retry-After), 5xx, dropped connections and long-running operations that ended with an internal
-error. Anything else fails at once with a message naming the server and the operation.
+on a busy server...), 429 (after its Retry-After), 5xx, dropped connections and long-running operations that
+ended with an internal error. Anything else fails at once with a message naming the server and the operation.
 
 This policy owns every retry of every Resource Manager request pgflex sends, reads and writes alike:
 pgflex's clients switch azure-core's own RetryPolicy off (see pgflex.azure.clients), so one request the
