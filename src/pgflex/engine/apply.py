@@ -432,7 +432,11 @@ def apply_plan(
             # The group did not exist when the lease was taken: nobody can have applied anything since the plan.
             check_stale = False
         elif not check_stale:
-            plan = plan_now(env, clients, parallelism=parallelism, verify=verify, retry=retry)
+            # Another run may have written since the plan: read again what this one is about to write to (the
+            # servers with changes, the group and the network); the others keep their entries, so it applies no
+            # more than the plan it showed, at 2 reads per changed server instead of per server.
+            pending = [server.name for server in plan.servers if server.pending]
+            plan = replan(env, clients, plan, pending, parallelism=parallelism, retry=retry)
             passwords = passwords_for(env, plan, clients)
         result = run(plan, passwords, check_stale=check_stale, group_created=lease.created_group)
         if lease.lost is not None:
