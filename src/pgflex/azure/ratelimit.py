@@ -19,9 +19,6 @@ Waiters are served in arrival order. Without the header the bucket keeps its own
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 import threading
 import time
@@ -31,6 +28,8 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
+
+from pgflex.token_claims import unverified_claims
 
 KINDS = ("reads", "writes", "deletes")
 TENANT = "tenant"  # the scope of a request that names no subscription
@@ -84,12 +83,8 @@ def principal_of(authorization: str | None) -> str:
     the same identity share their buckets, as they share them at the service.
     """
     scheme, _, token = (authorization or "").partition(" ")
-    payload = token.split(".")[1] if scheme.lower() == "bearer" and token.count(".") == 2 else ""
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, binascii.Error):
-        return ""
-    if not isinstance(claims, dict):
+    claims = unverified_claims(token) if scheme.lower() == "bearer" else {}
+    if not claims:
         return ""
     return f"{claims.get('tid', '')}/{claims.get('oid') or claims.get('sub', '')}"
 

@@ -16,14 +16,13 @@ password and token handed out of the failure messages that reach a report.
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pgflex.spec import PgflexError, Server
+from pgflex.token_claims import unverified_claims
 
 from .checks import Login
 
@@ -81,12 +80,7 @@ def _why(failure: Exception) -> str:
 def token_object_id(token: str) -> str | None:
     """The ``oid`` claim of a JWT access token, read without checking the token (PostgreSQL checks it): only to
     choose whom to log in as. None when the token is no JWT or names no object id."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):  # binascii.Error, JSONDecodeError and UnicodeDecodeError are ValueErrors
-        return None
-    oid = claims.get("oid") if isinstance(claims, dict) else None
+    oid = unverified_claims(token).get("oid")
     return oid if isinstance(oid, str) else None
 
 
