@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pgflex.spec.constants import AZURE_SERVICES_IP, TLS_VERSIONS
-from pgflex.spec.rules import ALL_IPV4
-from pgflex.spec.rules import _covers_everything as covers_every_ipv4
+from pgflex.spec.rules import ALL_IPV4, covers_every_ipv4
 
 from .collect import FirewallRange, ServerPosture
 from .policy import AuditPolicy, RuleId, Severity

@@ -22,6 +22,7 @@ from pgflex.engine.managed import MANAGED_TAG, MANAGED_TAG_VALUE
 from pgflex.engine.reads import ObservedParameter
 from pgflex.spec.checks import check_environment_name, normalise_tls_version
 from pgflex.spec.constants import AZURE_SERVICES_IP, MIN_SAFE_TLS, READ_ONLY_PARAMETERS, TLS_PARAMETERS, TLS_VERSIONS
+from pgflex.spec.rules import covers_every_ipv4
 
 from . import settings
 from .live import LiveServer
@@ -29,7 +30,6 @@ from .live import LiveServer
 USER_OVERRIDE = "user-override"
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _BOOLEAN = {"on": True, "true": True, "yes": True, "1": True, "off": False, "false": False, "no": False, "0": False}
-_EVERY_IPV4 = [ipaddress.IPv4Network("0.0.0.0/0")]
 # Settings `defaults` can hold whole (the spec replaces or merges them; either way a server's own value wins).
 _WHOLE_SETTINGS = (
     "version",
@@ -270,15 +270,14 @@ def _policy_exceptions(entry: dict[str, Any], today: date) -> list[dict[str, str
 
 
 def _admits_everyone(rules: list[dict[str, Any]]) -> bool:
-    blocks: list[ipaddress.IPv4Network] = []
+    ranges: list[tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]] = []
     for rule in rules:
-        start, end = (rule["cidr"], None) if "cidr" in rule else (rule["start"], rule["end"])
         try:
-            if end is None:
-                blocks.append(ipaddress.IPv4Network(start))
-            elif (start, end) != (AZURE_SERVICES_IP, AZURE_SERVICES_IP):  # a switch, not a range
-                first, last = ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
-                blocks += ipaddress.summarize_address_range(first, last)
+            if "cidr" in rule:
+                block = ipaddress.IPv4Network(rule["cidr"])
+                ranges.append((block.network_address, block.broadcast_address))
+            elif (rule["start"], rule["end"]) != (AZURE_SERVICES_IP, AZURE_SERVICES_IP):  # a switch, not a range
+                ranges.append((ipaddress.IPv4Address(rule["start"]), ipaddress.IPv4Address(rule["end"])))
         except ValueError:
             continue
-    return list(ipaddress.collapse_addresses(blocks)) == _EVERY_IPV4
+    return covers_every_ipv4(ranges)

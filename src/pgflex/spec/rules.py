@@ -220,7 +220,8 @@ def _is_azure_services_marker(first: ipaddress.IPv4Address, last: ipaddress.IPv4
     return str(first) == AZURE_SERVICES_IP and str(last) == AZURE_SERVICES_IP
 
 
-def _covers_everything(ranges: list[tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]]) -> bool:
+def covers_every_ipv4(ranges: list[tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]]) -> bool:
+    """Whether the (first, last) ranges together admit every IPv4 address (the spec, the audit, import)."""
     reach = ALL_IPV4[0]
     for first, last in sorted(ranges):
         if int(first) > int(reach):
@@ -276,7 +277,7 @@ def _firewall(loc: Loc, public: PublicAccessSpec, server: ServerSpec, verdict: S
                 break
         kept.append((position, rule, first, last))
         ranges.append((first, last))
-    if not whole_internet_rule and ranges and _covers_everything(ranges):
+    if not whole_internet_rule and ranges and covers_every_ipv4(ranges):
         _waive_or_refuse(
             "open-to-internet",
             rules_loc,
