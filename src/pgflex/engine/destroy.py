@@ -17,6 +17,7 @@ from pgflex.spec import Environment, PrivateAccess
 
 from .apply import DEFAULT_LOCK_TIMEOUT_SECONDS, Event, Phase, Progress
 from .lease import Lease
+from .reads import resource_group_exists
 
 
 def destroy_environment(
@@ -59,8 +60,7 @@ def _destroy(
             raise
         return True
 
-    check = clients.resources.resource_groups.check_existence
-    if not retry.call("environment", f"check resource group {group}", lambda: bool(check(group))):
+    if not resource_group_exists(clients, retry, group, "environment"):
         report(Event("environment", "destroy", Phase.NOTE, f"resource group {group} does not exist: nothing to delete"))
         return deleted
 

@@ -38,6 +38,7 @@ from .reads import (
     list_servers,
     or_none,
     read_server,
+    resource_group_exists,
     sdk_text,
     server_properties,
     server_state,
@@ -110,11 +111,7 @@ def observe(
     before = clients.counter.total
     group = env.resource_group
     wanted = env.servers if servers is None else servers
-    group_exists = policy.call(
-        ENVIRONMENT,
-        f"check resource group {group}",
-        lambda: bool(clients.resources.resource_groups.check_existence(group)),
-    )
+    group_exists = resource_group_exists(clients, policy, group, ENVIRONMENT)
     if group_exists:
         found = _servers_of_group(clients, policy, group, wanted)
         observed = map_concurrently(

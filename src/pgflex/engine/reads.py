@@ -51,6 +51,12 @@ class ObservedParameter:
     read_only: bool = False
 
 
+def resource_group_exists(clients: AzureClients, policy: RetryPolicy, group: str, scope: str) -> bool:
+    """Whether resource group ``group`` exists (one HEAD); ``scope`` names who asks in a failure."""
+    check = clients.resources.resource_groups.check_existence
+    return policy.call(scope, f"check resource group {group}", lambda: bool(check(group)))
+
+
 def list_servers(clients: AzureClients, policy: RetryPolicy, resource_group: str | None = None) -> list[Any]:
     """Every Flexible Server (SDK ``Server``) of ``resource_group``, or of the clients' subscription when None.
 

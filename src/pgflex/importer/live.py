@@ -26,6 +26,7 @@ from pgflex.engine.reads import (
     list_firewall_rules,
     list_parameters,
     list_servers,
+    resource_group_exists,
     resource_group_of,
     server_properties,
 )
@@ -70,13 +71,8 @@ def read_live_servers(
     resource group and name; their databases unless ``databases`` is False. Raises ImportInputError when the
     group, a named server or any server is missing."""
     scope = f"resource group {resource_group}" if resource_group else f"subscription {clients.subscription}"
-    if resource_group is not None:
-        group = resource_group
-        exists = policy.call(
-            scope, "check resource group", lambda: bool(clients.resources.resource_groups.check_existence(group))
-        )
-        if not exists:
-            raise ImportInputError(f"resource group {group} does not exist in subscription {clients.subscription}")
+    if resource_group is not None and not resource_group_exists(clients, policy, resource_group, scope):
+        raise ImportInputError(f"resource group {resource_group} does not exist in subscription {clients.subscription}")
     listed = list_servers(clients, policy, resource_group)
     chosen = _chosen(listed, names, scope)
     if not chosen:
