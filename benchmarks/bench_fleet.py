@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -48,7 +46,7 @@ from pgflex.azure.clients import connect
 from pgflex.azure.ratelimit import LIMITER
 from pgflex.engine.api import plan
 from pgflex.spec import Environment, PgflexError
-from support.emulator import Clients, EmulatorHandle, make_handle
+from support.emulator import Clients, EmulatorHandle
 
 BURST, PER_SECOND = 250, 25.0  # Resource Manager's reads per subscription and principal
 TARGET_RATIO = 1.10
@@ -271,28 +269,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"--servers {QUICK_SERVERS}")
     args = parser.parse_args()
     servers = QUICK_SERVERS if args.quick else args.servers
-    with tempfile.TemporaryDirectory(prefix="pgflex-bench-fleet-") as name:
-        folder = Path(name)
-        (folder / "emulator").mkdir()
-        handle = make_handle(folder / "emulator", data_plane=False, operation_seconds=0.0)
-        handle.start()
-        try:
-            with handle.client_environment():
-                python = sys.version.split()[0]
-                print(f"emulator {handle.base_url}, state {folder}, python {python}, {os.cpu_count()} cpus")
-                env, subscriptions = _set_up(handle, folder, servers)
-                print(f"throttling on: reads {BURST} burst, {PER_SECOND:g} per second (Resource Manager's)")
-                _throttle(handle, on=True)
-                _full_buckets()
-                paced = bench_plan_throttled(handle, env, servers)
-                _full_buckets()
-                bench_audit_throttled(handle, subscriptions, servers)
-                _full_buckets()
-                bench_plan_unpaced(handle, env, servers, paced)
-                _throttle(handle, on=False)
-                bench_reads(handle, folder)
-        finally:
-            handle.stop()
+    with bench_plan.scratch_emulator("pgflex-bench-fleet-") as (handle, folder):
+        env, subscriptions = _set_up(handle, folder, servers)
+        print(f"throttling on: reads {BURST} burst, {PER_SECOND:g} per second (Resource Manager's)")
+        _throttle(handle, on=True)
+        _full_buckets()
+        paced = bench_plan_throttled(handle, env, servers)
+        _full_buckets()
+        bench_audit_throttled(handle, subscriptions, servers)
+        _full_buckets()
+        bench_plan_unpaced(handle, env, servers, paced)
+        _throttle(handle, on=False)
+        bench_reads(handle, folder)
 
 
 if __name__ == "__main__":

@@ -290,7 +290,17 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=30.0)
     parser.add_argument("--runs", type=int, default=10, help="start-up runs per command")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="pgflex-bench-") as name:
+    with scratch_emulator("pgflex-bench-") as (handle, folder):
+        bench_calls_per_server(handle, folder, args.latency_ms)
+        bench_fleet_plan(handle, folder, args.servers, args.latency_ms)
+    bench_startup(args.runs)
+
+
+@contextmanager
+def scratch_emulator(prefix: str) -> Iterator[tuple[EmulatorHandle, Path]]:
+    """A control-plane-only emulator in a new temporary folder, its clients' environment set, the run's facts
+    printed: (the emulator, the folder for env files)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as name:
         folder = Path(name)
         (folder / "emulator").mkdir()
         handle = make_handle(folder / "emulator", data_plane=False, operation_seconds=0.0)
@@ -299,11 +309,9 @@ def main() -> None:
             with handle.client_environment():
                 python = sys.version.split()[0]
                 print(f"emulator {handle.base_url}, state {folder}, python {python}, {os.cpu_count()} cpus")
-                bench_calls_per_server(handle, folder, args.latency_ms)
-                bench_fleet_plan(handle, folder, args.servers, args.latency_ms)
+                yield handle, folder
         finally:
             handle.stop()
-    bench_startup(args.runs)
 
 
 if __name__ == "__main__":
