@@ -1,8 +1,8 @@
 """Subresources of a flexible server that clients only read here: its log files, automatic backups, read replicas
 and virtual endpoints (az: server-logs list, backup list/show, replica list, virtual-endpoint list).
 
-- Log files: the files of the server's log folder, when the data plane can tell where that is (a runtime with
-  ``log_folder``); none otherwise, as for a server without a data plane. Each links to its file (a file: URL)
+- Log files: the files of the server's log folder (the data plane's ``log_folder``); none for a server without a
+  data plane. Each links to its file (a file: URL)
   where the service links to a storage download.
 - Automatic backups: the service takes a full backup when a server is created and one a day after, and keeps
   those within the retention period (assumed: the service documents daily snapshots and the retention, not the
@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from ..errors import NotFound
 from ..store import Record
@@ -31,13 +31,6 @@ VIRTUAL_ENDPOINT_TYPE = f"{SERVER_TYPE}/virtualEndpoints"
 BACKUP_INTERVAL = dt.timedelta(days=1)
 
 
-@runtime_checkable
-class LogFolders(Protocol):
-    """A data plane that can tell where a server's log files are (None: it keeps none for that server)."""
-
-    def log_folder(self, name: str) -> Path | None: ...
-
-
 class ServerReads:
     def __init__(self, ctx: Context, servers: Servers) -> None:
         self._ctx = ctx
@@ -46,7 +39,7 @@ class ServerReads:
     def log_files(self, subscription: str, resource_group: str, server: str) -> list[dict[str, Any]]:
         record = self._servers.require(subscription, resource_group, server)
         runtime = self._ctx.runtime
-        if not self._servers.has_data_plane(record) or not isinstance(runtime, LogFolders):
+        if runtime is None or not self._servers.has_data_plane(record):
             return []
         return captured_logs(record.id, runtime.log_folder(record.body["name"]))
 
